@@ -1,0 +1,1 @@
+"""Accounts: login, logout, invitations, password reset."""

@@ -1,0 +1,51 @@
+"""Command line: `flask --app wsgi db-upgrade | demo | grant-app-role`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import create_engine, text
+
+from app import migrate
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("db-upgrade")
+    @click.option("--revision", default="head")
+    def db_upgrade(revision: str) -> None:
+        """Apply migrations (as the schema owner: MIGRATION_DATABASE_URL)."""
+        migrate.upgrade(current_app.extensions["renkei_settings"].migration_database_url, revision)
+        click.echo(f"database at {revision}")
+
+    @app.cli.command("db-downgrade")
+    @click.argument("revision")
+    def db_downgrade(revision: str) -> None:
+        """Undo migrations down to REVISION."""
+        migrate.downgrade(
+            current_app.extensions["renkei_settings"].migration_database_url, revision
+        )
+
+    @app.cli.command("grant-app-role")
+    @click.argument("role")
+    def grant_app_role(role: str) -> None:
+        """PostgreSQL: let ROLE (owning no tables) read and write rows under RLS."""
+        url = current_app.extensions["renkei_settings"].migration_database_url
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            for statement in migrate.app_role_grants(role):
+                connection.execute(text(statement))
+        engine.dispose()
+        click.echo(f"granted row access to {role}")
+
+    @app.cli.command("demo")
+    def demo() -> None:
+        """Load the demo workspaces (idempotent) and print the demo logins."""
+        from app.demo import DEMO_LOGINS, DEMO_PASSWORD, load_demo
+        from app.extensions import db
+
+        with db.new_session() as session:
+            created = load_demo(session)
+        click.echo("demo data: " + (", ".join(created) if created else "already loaded"))
+        click.echo(f"demo logins (password: {DEMO_PASSWORD}):")
+        for email, role in DEMO_LOGINS:
+            click.echo(f"  {email:<28} {role}")

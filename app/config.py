@@ -1,0 +1,109 @@
+"""Settings from environment variables, with embedded defaults.
+
+The embedded default needs nothing: SQLite and files under ``instance/``, mail printed to the
+console, billing off. Production switches each part on with environment variables alone.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+
+
+def _instance_secret(instance_path: Path) -> str:
+    """A per-installation secret kept in instance/, so dev sessions survive restarts."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+@dataclass
+class Settings:
+    """Everything configurable, read once by create_app()."""
+
+    env: str = "development"
+    instance_path: Path = DEFAULT_INSTANCE
+    secret_key: str = ""
+    # Runtime connection. On PostgreSQL this is a role that owns no tables (RLS applies to it).
+    database_url: str = ""
+    # Schema owner used by migrations; defaults to database_url (fine for SQLite).
+    migration_database_url: str = ""
+    mail_backend: str = "console"  # console | smtp | memory (tests)
+    mail_from: str = "Renkei <no-reply@renkei.example>"
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
+    ratelimit_storage_uri: str = "memory://"
+    login_limit_per_address: str = "20 per 10 minutes"
+    login_limit_per_account: str = "5 per 10 minutes"
+    invitation_max_age_days: int = 7
+    password_reset_max_age_minutes: int = 60
+    # argon2id cost; tests lower it so the suite stays fast.
+    argon2_time_cost: int = 3
+    argon2_memory_cost: int = 65536
+    testing: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        instance_path = Path(env.get("RENKEI_INSTANCE_PATH", str(DEFAULT_INSTANCE)))
+        database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'renkei.db'}"
+        mode = env.get("RENKEI_ENV", "development")
+        secret = env.get("SECRET_KEY", "")
+        if not secret:
+            if mode == "production":
+                raise RuntimeError("SECRET_KEY must be set in production")
+            secret = _instance_secret(instance_path)
+        redis_url = env.get("REDIS_URL", "")
+        return cls(
+            env=mode,
+            instance_path=instance_path,
+            secret_key=secret,
+            database_url=database_url,
+            migration_database_url=env.get("MIGRATION_DATABASE_URL", database_url),
+            mail_backend=env.get("MAIL_BACKEND", "smtp" if env.get("SMTP_HOST") else "console"),
+            mail_from=env.get("MAIL_FROM", cls.mail_from),
+            smtp_host=env.get("SMTP_HOST", "localhost"),
+            smtp_port=int(env.get("SMTP_PORT", "587")),
+            smtp_user=env.get("SMTP_USER", ""),
+            smtp_password=env.get("SMTP_PASSWORD", ""),
+            smtp_starttls=env.get("SMTP_STARTTLS", "1") != "0",
+            ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI", redis_url or "memory://"),
+        )
+
+    def flask_config(self) -> dict[str, Any]:
+        return {
+            "SECRET_KEY": self.secret_key,
+            "TESTING": self.testing,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": self.production,
+            "REMEMBER_COOKIE_HTTPONLY": True,
+            "REMEMBER_COOKIE_SAMESITE": "Lax",
+            "REMEMBER_COOKIE_SECURE": self.production,
+            "PREFERRED_URL_SCHEME": "https" if self.production else "http",
+            "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+            "BABEL_DEFAULT_LOCALE": "ja",
+            "BABEL_DEFAULT_TIMEZONE": "Asia/Tokyo",
+            "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "app" / "translations"),
+            "RATELIMIT_STORAGE_URI": self.ratelimit_storage_uri,
+            "RATELIMIT_HEADERS_ENABLED": False,
+            "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+            **self.extra,
+        }

@@ -1,0 +1,103 @@
+"""The database: declarative base, engine and the request-scoped session.
+
+Plain SQLAlchemy 2 (no Flask-SQLAlchemy): one session per application context, removed at
+teardown. Tenant isolation is wired onto every session by ``tenants.isolation``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored in UTC and always read back timezone-aware (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: store timezone-aware UTC timestamps")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")  # SQLite ignores FKs unless asked
+            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+class Database:
+    """Holds the engine and the scoped session; bound to the app in create_app()."""
+
+    def __init__(self) -> None:
+        self.engine: Engine | None = None
+        self._factory = sessionmaker(expire_on_commit=False)
+        self._scoped: scoped_session[Session] | None = None
+
+    def configure(self, url: str, scopefunc: Any) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+        self.engine = make_engine(url)
+        self._factory.configure(bind=self.engine)
+        self._scoped = scoped_session(self._factory, scopefunc=scopefunc)
+
+    @property
+    def session(self) -> Session:
+        if self._scoped is None:
+            raise RuntimeError("database not configured: call create_app() first")
+        return self._scoped()
+
+    def remove(self) -> None:
+        if self._scoped is not None:
+            self._scoped.remove()
+
+    @contextmanager
+    def new_session(self) -> Iterator[Session]:
+        """A session outside the request scope (CLI jobs, tests); closed on exit."""
+        session = self._factory()
+        try:
+            yield session
+        finally:
+            session.close()

@@ -1,0 +1,147 @@
+"""create_app(): settings, extensions, blueprints, error pages, template helpers, CLI."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Any
+
+from flask import Flask, g, request
+from flask.globals import app_ctx
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app import jp
+from app.config import Settings
+from app.extensions import babel, csrf, db, limiter, login_manager
+
+log = logging.getLogger(__name__)
+
+
+def _session_scope() -> int:
+    return id(app_ctx._get_current_object())
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    app = Flask(
+        __name__,
+        instance_path=str(settings.instance_path),
+        static_folder="web/static",
+        template_folder="web/templates",
+    )
+    app.config.update(settings.flask_config())
+    app.extensions["renkei_settings"] = settings
+
+    db.configure(settings.database_url, scopefunc=_session_scope)
+    app.teardown_appcontext(lambda _exc: db.remove())
+
+    _init_login(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=lambda: "Asia/Tokyo")
+    limiter.init_app(app)
+
+    from app.auth.views import bp as auth_bp
+    from app.web.errors import register_error_handlers
+    from app.web.views import bp as web_bp
+    from tenants.views import public as workspaces_bp
+    from tenants.views import workspace as workspace_bp
+
+    for blueprint in (web_bp, auth_bp, workspaces_bp, workspace_bp):
+        app.register_blueprint(blueprint)
+    register_error_handlers(app)
+    _init_templates(app)
+    app.after_request(_security_headers)
+
+    from app.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    from app.auth.models import User
+    from tenants.isolation import use_user
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to continue.")  # type: ignore[assignment]
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        # The id is "<user id>:<session token>"; a changed token ends this session.
+        raw_id, _, token = user_id.partition(":")
+        user = db.session.get(User, int(raw_id)) if raw_id.isdigit() else None
+        if user is None or not user.is_active:
+            return None
+        if not hmac.compare_digest(user.session_token, token):
+            return None
+        use_user(db.session, user.id)
+        return user
+
+
+def _select_locale() -> str:
+    from app.web.views import LANG_COOKIE, LANGUAGES
+
+    chosen = request.cookies.get(LANG_COOKIE) if request else None
+    if chosen in LANGUAGES:
+        return str(chosen)
+    return "ja"
+
+
+def _init_templates(app: Flask) -> None:
+    from tenants.forms import KIND_LABELS, ROLE_LABELS
+    from tenants.prefectures import prefecture_name
+
+    app.jinja_env.filters.update(
+        jst=jp.format_jst,
+        yen=jp.format_yen,
+        man_yen=jp.format_man_yen,
+        fiscal_year_label=jp.fiscal_year_label,
+        wareki=jp.wareki,
+        prefecture=prefecture_name,
+        role_label=lambda role: ROLE_LABELS.get(getattr(role, "value", role), role),
+        kind_label=lambda kind: KIND_LABELS.get(kind, kind),
+    )
+
+    @app.context_processor
+    def shell_context() -> dict[str, Any]:
+        return {"nav_workspaces": _nav_workspaces, "current_lang": _select_locale}
+
+
+def _nav_workspaces() -> list[Any]:
+    """The signed-in person's workspaces for the switcher; one query per request at most."""
+    if not current_user.is_authenticated:
+        return []
+    if "nav_workspaces" not in g:
+        from tenants.service import memberships_of
+
+        g.nav_workspaces = memberships_of(db.session, current_user.id)
+    return list(g.nav_workspaces)
+
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'self'; frame-ancestors 'none'; "
+    "object-src 'none'"
+)
+
+
+def _security_headers(response: Any) -> Any:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if _settings().production:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    return response
+
+
+def _settings() -> Settings:
+    from flask import current_app
+
+    settings: Settings = current_app.extensions["renkei_settings"]
+    return settings

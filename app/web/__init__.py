@@ -1,0 +1,1 @@
+"""The web shell: layout, htmx helpers, error pages, health check, language switch."""

@@ -1,0 +1,113 @@
+"""The audit log: every write to a workspace's data, recorded in the same transaction.
+
+Writes to tenant-owned rows are recorded automatically from the session's flush, so no view
+can forget; services add explicit events for actions that are not row changes (sign-in,
+invitation sent).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, inspect
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from app.db import Base, utcnow
+from tenants.isolation import TenantScoped, USER_KEY, current_tenant_id, register_audit_hook
+
+ACTOR_LABEL_KEY = "actor_label"
+
+
+class AuditEvent(TenantScoped, Base):
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_tenant_at", "tenant_id", "at"),)
+
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    actor_label: Mapped[str | None] = mapped_column(String(60), default=None)
+    action: Mapped[str] = mapped_column(String(40))
+    object_type: Mapped[str] = mapped_column(String(60))
+    object_id: Mapped[str | None] = mapped_column(String(60), default=None)
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+
+
+def record(
+    session: Session,
+    action: str,
+    object_type: str,
+    object_id: int | str | None = None,
+    changes: dict[str, Any] | None = None,
+    tenant_id: int | None = None,
+) -> AuditEvent:
+    """Add an explicit audit event to the session (committed with the caller's work)."""
+    event = AuditEvent(
+        tenant_id=tenant_id if tenant_id is not None else current_tenant_id(session),
+        actor_user_id=session.info.get(USER_KEY),
+        actor_label=session.info.get(ACTOR_LABEL_KEY),
+        action=action,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        changes=changes,
+    )
+    session.add(event)
+    return event
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _column_changes(obj: Any, only_changed: bool) -> dict[str, Any]:
+    state = inspect(obj)
+    changes: dict[str, Any] = {}
+    for attr in state.mapper.column_attrs:
+        if attr.key in ("tenant_id", "id"):
+            continue
+        column = attr.columns[0]
+        history = state.attrs[attr.key].history
+        if only_changed and not history.has_changes():
+            continue
+        if column.info.get("secret"):
+            changes[attr.key] = "***"
+            continue
+        new = history.added[0] if history.added else getattr(obj, attr.key)
+        if only_changed:
+            old = history.deleted[0] if history.deleted else None
+            changes[attr.key] = [_plain(old), _plain(new)]
+        elif new is not None:
+            changes[attr.key] = _plain(new)
+    return changes
+
+
+def _audit_flush(session: Session, new: list[Any], dirty: list[Any], deleted: list[Any]) -> None:
+    from tenants.isolation import allocate_ids
+
+    events = []
+    for action, objs in (("create", new), ("update", dirty), ("delete", deleted)):
+        for obj in objs:
+            if isinstance(obj, AuditEvent):
+                continue
+            changes = _column_changes(obj, only_changed=action == "update")
+            if action == "update" and not changes:
+                continue
+            events.append(
+                record(session, action, obj.__table__.name, obj.id, changes or None, obj.tenant_id)
+            )
+    # Workspace settings live in the global tenants table; log their changes to that workspace.
+    from tenants.models import Tenant
+
+    for obj in session.dirty:
+        if isinstance(obj, Tenant) and session.is_modified(obj):
+            changes = _column_changes(obj, only_changed=True)
+            if changes:
+                events.append(record(session, "update", "tenants", obj.id, changes, obj.id))
+    allocate_ids(session, events)
+
+
+register_audit_hook(_audit_flush)

@@ -1,0 +1,108 @@
+"""Workspace forms: sign-up, settings, invitations, roles."""
+
+from __future__ import annotations
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from app.auth.forms import REQUIRED, EmailFieldJa, NewPasswordMixin
+from tenants.models import INVITABLE_ROLES, TenantKind
+from tenants.prefectures import PREFECTURES
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38})[a-z0-9]$")
+# Words that would read like part of the site itself, plus the demo workspace's slug.
+RESERVED_SLUGS = frozenset(
+    {"admin", "api", "app", "auth", "billing", "demo", "help", "login", "logout", "new",
+     "platform", "portal", "root", "signup", "static", "support", "system", "www"}
+)  # fmt: skip
+
+KIND_LABELS = {
+    TenantKind.MUNICIPALITY: _l("Municipality"),
+    TenantKind.PREFECTURE: _l("Prefecture"),
+    TenantKind.SUPPORT_CENTER: _l("Support center"),
+}
+ROLE_LABELS = {
+    "admin": _l("Administrator"),
+    "coordinator": _l("Coordinator"),
+    "quality": _l("Quality"),
+    "viewer": _l("Viewer (read-only)"),
+    "buyer": _l("Buyer company"),
+    "facility": _l("Facility"),
+}
+
+ROLE_CHOICES = [SelectChoice(role.value, ROLE_LABELS[role.value]) for role in INVITABLE_ROLES]
+
+
+def strip(value: str | None) -> str:
+    return (value or "").strip()
+
+
+class WorkspaceFields(FlaskForm):
+    name = StringField(
+        _l("Workspace name"),
+        validators=[DataRequired(message=REQUIRED), Length(max=120)],
+        filters=[strip],
+        description=_l("For example: 〇〇市 共同受注窓口"),
+    )
+    kind = SelectField(
+        _l("Kind of organisation"),
+        choices=[SelectChoice(kind.value, label) for kind, label in KIND_LABELS.items()],
+        validators=[DataRequired(message=REQUIRED)],
+    )
+    prefecture_code = SelectField(
+        _l("Prefecture"),
+        choices=[
+            SelectChoice("", _l("Choose…")),
+            *(SelectChoice(code, name) for code, name in PREFECTURES.items()),
+        ],
+        validators=[DataRequired(message=_l("Choose a prefecture."))],
+    )
+
+
+class SignupForm(WorkspaceFields):
+    slug = StringField(
+        _l("Workspace URL"),
+        validators=[DataRequired(message=REQUIRED)],
+        filters=[lambda v: strip(v).lower()],
+        description=_l("3–40 lower-case letters, digits and hyphens, e.g. sakura-city."),
+    )
+
+    def validate_slug(self, field: StringField) -> None:
+        if not SLUG_PATTERN.match(field.data or ""):
+            raise ValidationError(
+                _l("Use 3–40 lower-case letters, digits and hyphens (not at either end).")
+            )
+        if field.data in RESERVED_SLUGS:
+            raise ValidationError(_l("This URL is reserved. Choose another."))
+
+
+class SignupWithAccountForm(NewPasswordMixin, SignupForm):
+    """Sign-up by someone without an account: the workspace and its first administrator."""
+
+    admin_name = StringField(
+        _l("Your name"),
+        validators=[DataRequired(message=REQUIRED), Length(max=100)],
+        filters=[strip],
+    )
+    email = EmailFieldJa()
+
+
+class SettingsForm(WorkspaceFields):
+    pass
+
+
+class InviteForm(FlaskForm):
+    email = EmailFieldJa()
+    role = SelectField(
+        _l("Role"),
+        choices=ROLE_CHOICES,
+        default="coordinator",
+    )
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
