@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import Flask, current_app
+from flask.globals import app_ctx
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -68,35 +71,44 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+@dataclass
+class _BoundDatabase:
+    engine: Engine
+    factory: sessionmaker[Session]
+    scoped: scoped_session[Session]
+
+
 class Database:
-    """Holds the engine and the scoped session; bound to the app in create_app()."""
+    """Engine and request-scoped session of the current app (each app keeps its own)."""
 
-    def __init__(self) -> None:
-        self.engine: Engine | None = None
-        self._factory = sessionmaker(expire_on_commit=False)
-        self._scoped: scoped_session[Session] | None = None
+    key = "renkei_db"
 
-    def configure(self, url: str, scopefunc: Any) -> None:
-        if self.engine is not None:
-            self.engine.dispose()
-        self.engine = make_engine(url)
-        self._factory.configure(bind=self.engine)
-        self._scoped = scoped_session(self._factory, scopefunc=scopefunc)
+    def init_app(self, app: Flask, url: str) -> None:
+        engine = make_engine(url)
+        factory = sessionmaker(bind=engine, expire_on_commit=False)
+        scoped = scoped_session(factory, scopefunc=lambda: id(app_ctx._get_current_object()))
+        app.extensions[self.key] = _BoundDatabase(engine, factory, scoped)
+        app.teardown_appcontext(lambda _exc: scoped.remove())
+
+    def _bound(self) -> _BoundDatabase:
+        bound: _BoundDatabase = current_app.extensions[self.key]
+        return bound
+
+    @property
+    def engine(self) -> Engine:
+        return self._bound().engine
 
     @property
     def session(self) -> Session:
-        if self._scoped is None:
-            raise RuntimeError("database not configured: call create_app() first")
-        return self._scoped()
+        return self._bound().scoped()
 
     def remove(self) -> None:
-        if self._scoped is not None:
-            self._scoped.remove()
+        self._bound().scoped.remove()
 
     @contextmanager
     def new_session(self) -> Iterator[Session]:
         """A session outside the request scope (CLI jobs, tests); closed on exit."""
-        session = self._factory()
+        session = self._bound().factory()
         try:
             yield session
         finally:

@@ -7,7 +7,6 @@ import logging
 from typing import Any
 
 from flask import Flask, g, request
-from flask.globals import app_ctx
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -16,10 +15,6 @@ from app.config import Settings
 from app.extensions import babel, csrf, db, limiter, login_manager
 
 log = logging.getLogger(__name__)
-
-
-def _session_scope() -> int:
-    return id(app_ctx._get_current_object())
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -34,8 +29,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config.update(settings.flask_config())
     app.extensions["renkei_settings"] = settings
 
-    db.configure(settings.database_url, scopefunc=_session_scope)
-    app.teardown_appcontext(lambda _exc: db.remove())
+    db.init_app(app, settings.database_url)
 
     _init_login(app)
     csrf.init_app(app)

@@ -190,7 +190,8 @@ def query_counter(app: Flask) -> Iterator[list[str]]:
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement)
 
-    assert db.engine is not None
-    event.listen(db.engine, "before_cursor_execute", count)
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
     yield statements
-    event.remove(db.engine, "before_cursor_execute", count)
+    event.remove(engine, "before_cursor_execute", count)

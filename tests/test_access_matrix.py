@@ -1,0 +1,131 @@
+"""Access to every workspace route, generated from the URL map.
+
+A new route under /t/<tenant_slug> is covered without anyone remembering: the outsider,
+anonymous and unknown-workspace cases run for it automatically, and the role table below
+must name it (the test fails until it does).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from werkzeug.routing import Rule
+
+from app.db import utcnow
+from app.extensions import db
+from tenants.context import TENANT_URL_PREFIX
+from tenants.isolation import tenant_scope
+from tenants.models import Invitation, Role
+
+STAFF = {Role.ADMIN, Role.COORDINATOR, Role.VIEWER}
+ADMIN = {Role.ADMIN}
+
+# endpoint -> method -> roles of alpha's members that may use it (others get 403).
+EXPECTED: dict[str, dict[str, set[Role]]] = {
+    "workspace.dashboard": {"GET": STAFF},
+    "workspace.members": {"GET": STAFF},
+    "workspace.invite": {"POST": ADMIN},
+    "workspace.change_role": {"POST": ADMIN},
+    "workspace.remove_member": {"POST": ADMIN},
+    "workspace.revoke_invitation": {"POST": ADMIN},
+    "workspace.settings": {"GET": ADMIN, "POST": ADMIN},
+    "workspace.audit_log": {"GET": ADMIN},
+}
+
+
+def tenant_rules(app: Flask) -> list[Rule]:
+    return [r for r in app.url_map.iter_rules() if r.rule.startswith(TENANT_URL_PREFIX)]
+
+
+def methods_of(rule: Rule) -> list[str]:
+    return sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+
+
+@pytest.fixture
+def targets(app, world):
+    """URL parameter values: objects of alpha, and ids that exist only in beta."""
+    with app.app_context(), db.new_session() as s:
+        for tenant, count in ((world.alpha, 1), (world.beta, 3)):
+            with tenant_scope(s, tenant.id):
+                inviter = world.memberships["admin" if tenant is world.alpha else "outsider"]
+                for n in range(count):
+                    s.add(
+                        Invitation(
+                            email=f"guest{n}@example.jp",
+                            role=Role.VIEWER,
+                            invited_by_id=inviter.id,
+                            expires_at=utcnow() + timedelta(days=7),
+                        )
+                    )
+                s.flush()
+        s.commit()
+    return {
+        "member_id": world.memberships["coordinator"].id,
+        "invitation_id": 1,
+    }
+
+
+def build(rule: Rule, slug: str, values: dict[str, int]) -> str:
+    missing = set(rule.arguments) - {"tenant_slug"} - set(values)
+    assert not missing, f"add a sample value for {missing} used by {rule.rule}"
+    url = rule.rule.replace("<tenant_slug>", slug)
+    for name in rule.arguments - {"tenant_slug"}:
+        url = url.replace(f"<int:{name}>", str(values[name])).replace(f"<{name}>", str(values[name]))
+    return url
+
+
+def test_every_tenant_route_is_in_the_role_table(app):
+    routes = {(r.endpoint, m) for r in tenant_rules(app) for m in methods_of(r)}
+    table = {(e, m) for e, methods in EXPECTED.items() for m in methods}
+    assert routes == table
+
+
+def test_outsider_gets_404_everywhere(app, client, world, targets):
+    client.login_as(world.outsider)
+    for rule in tenant_rules(app):
+        url = build(rule, "alpha", targets)
+        for method in methods_of(rule):
+            response = client.open(url, method=method)
+            assert response.status_code == 404, f"{method} {url}: {response.status_code}"
+
+
+def test_unknown_workspace_is_404_for_members_too(app, client, world, targets):
+    client.login_as(world.admin)
+    for rule in tenant_rules(app):
+        url = build(rule, "no-such-town", targets)
+        for method in methods_of(rule):
+            assert client.open(url, method=method).status_code == 404, f"{method} {url}"
+
+
+def test_anonymous_is_sent_to_login(app, client, world, targets):
+    for rule in tenant_rules(app):
+        url = build(rule, "alpha", targets)
+        for method in methods_of(rule):
+            response = client.open(url, method=method)
+            assert response.status_code == 302, f"{method} {url}"
+            assert response.headers["Location"].startswith("/login")
+
+
+@pytest.mark.parametrize("role", ["admin", "coordinator", "viewer"])
+def test_roles(app, client, world, targets, role):
+    client.login_as(getattr(world, role))
+    for rule in tenant_rules(app):
+        url = build(rule, "alpha", targets)
+        for method in methods_of(rule):
+            allowed = Role(role) in EXPECTED[rule.endpoint][method]
+            status = client.open(url, method=method).status_code
+            if allowed:
+                assert status not in (403, 404), f"{role} {method} {url}: {status}"
+            else:
+                assert status == 403, f"{role} {method} {url}: {status}"
+
+
+def test_ids_of_another_workspace_are_not_found(app, client, world, targets):
+    """Invitation 3 exists only in beta: alpha's admin cannot reach it through alpha."""
+    client.login_as(world.admin)
+    assert client.post("/t/alpha/invitations/3/revoke").status_code == 404
+    assert client.post("/t/alpha/invitations/1/revoke").status_code == 303
+    with app.app_context(), db.new_session() as s, tenant_scope(s, world.beta.id):
+        assert s.get(Invitation, (world.beta.id, 3)).revoked_at is None
