@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar, cast
 
 from flask import Flask, current_app
 from flask.globals import app_ctx
@@ -52,7 +52,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -71,6 +71,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+def _app_context_id() -> int:
+    """One session per application context (each request, CLI command or test block)."""
+    return id(cast(Any, app_ctx)._get_current_object())
+
+
 @dataclass
 class _BoundDatabase:
     engine: Engine
@@ -86,7 +91,7 @@ class Database:
     def init_app(self, app: Flask, url: str) -> None:
         engine = make_engine(url)
         factory = sessionmaker(bind=engine, expire_on_commit=False)
-        scoped = scoped_session(factory, scopefunc=lambda: id(app_ctx._get_current_object()))
+        scoped = scoped_session(factory, scopefunc=_app_context_id)
         app.extensions[self.key] = _BoundDatabase(engine, factory, scoped)
         app.teardown_appcontext(lambda _exc: scoped.remove())
 

@@ -60,7 +60,7 @@ def _init_login(app: Flask) -> None:
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = _l("Please sign in to continue.")  # type: ignore[assignment]
+    login_manager.login_message = _l("Please sign in to continue.")
     login_manager.login_message_category = "info"
 
     @login_manager.user_loader
@@ -79,10 +79,8 @@ def _init_login(app: Flask) -> None:
 def _select_locale() -> str:
     from app.web.views import LANG_COOKIE, LANGUAGES
 
-    chosen = request.cookies.get(LANG_COOKIE) if request else None
-    if chosen in LANGUAGES:
-        return str(chosen)
-    return "ja"
+    chosen = request.cookies.get(LANG_COOKIE, "") if request else ""
+    return chosen if chosen in LANGUAGES else "ja"
 
 
 def _init_templates(app: Flask) -> None:
@@ -96,7 +94,7 @@ def _init_templates(app: Flask) -> None:
         fiscal_year_label=jp.fiscal_year_label,
         wareki=jp.wareki,
         prefecture=prefecture_name,
-        role_label=lambda role: ROLE_LABELS.get(getattr(role, "value", role), role),
+        role_label=lambda role: ROLE_LABELS.get(str(role), role),
         kind_label=lambda kind: KIND_LABELS.get(kind, kind),
     )
 

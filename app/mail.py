@@ -1,4 +1,4 @@
-"""Outgoing mail: printed to the console by default, SMTP when configured, kept in memory in tests."""
+"""Outgoing mail: console by default, SMTP when configured, kept in memory in tests."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""Multi-tenancy: workspaces, memberships and roles, the request's tenant, and the isolation layer."""
+"""Multi-tenancy: workspaces, memberships, roles, the request's tenant, the isolation layer."""

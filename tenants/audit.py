@@ -15,7 +15,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, inspect
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.db import Base, utcnow
-from tenants.isolation import TenantScoped, USER_KEY, current_tenant_id, register_audit_hook
+from tenants.isolation import USER_KEY, TenantScoped, current_tenant_id, register_audit_hook
 
 ACTOR_LABEL_KEY = "actor_label"
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, event, text
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import (
     Mapped,
@@ -26,6 +27,7 @@ from sqlalchemy.orm import (
     mapped_column,
     with_loader_criteria,
 )
+from sqlalchemy.sql import visitors
 
 from app.db import Base
 
@@ -76,7 +78,7 @@ EXTRA_TENANT_TABLES = (TenantIdCounter.__tablename__,)
 def tenant_tables() -> list[str]:
     """Names of every tenant-owned table, for RLS migrations and schema checks."""
     names = {
-        mapper.local_table.name  # type: ignore[union-attr]
+        cast(Table, mapper.local_table).name
         for mapper in Base.registry.mappers
         if issubclass(mapper.class_, TenantScoped)
     }
@@ -149,7 +151,7 @@ def _scope_statement_to_tenant(state: ORMExecuteState) -> None:
         return
     if state.execution_options.get("all_tenants"):
         return
-    if not any(issubclass(m.class_, TenantScoped) for m in state.all_mappers):
+    if not _touches_tenant_tables(state.statement):
         return
     tenant_id = current_tenant_id(state.session)
     state.statement = state.statement.options(
@@ -159,6 +161,21 @@ def _scope_statement_to_tenant(state: ORMExecuteState) -> None:
             include_aliases=True,
         )
     )
+
+
+def _touches_tenant_tables(statement: Any) -> bool:
+    # Walk the statement itself: ``all_mappers`` misses entities that appear only in
+    # select_from() or a join, e.g. select(func.count()).select_from(Membership).
+    names = _tenant_table_names()
+    return any(
+        isinstance(element, Table) and element.name in names
+        for element in visitors.iterate(statement)
+    )
+
+
+@cache
+def _tenant_table_names() -> frozenset[str]:
+    return frozenset(tenant_tables())
 
 
 @event.listens_for(Session, "before_flush")
@@ -204,15 +221,15 @@ def allocate_ids(session: Session, objects: list[Any]) -> None:
 
 def reserve_ids(session: Session, tenant_id: int, table_name: str, count: int) -> int:
     """Atomically advance the counter by ``count``; returns the last id reserved."""
-    table = TenantIdCounter.__table__
+    table = cast(Table, TenantIdCounter.__table__)
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(table).values(tenant_id=tenant_id, table_name=table_name, last_id=count)
-    stmt = stmt.on_conflict_do_update(
+    values = insert(table).values(tenant_id=tenant_id, table_name=table_name, last_id=count)
+    upsert = values.on_conflict_do_update(
         index_elements=[table.c.tenant_id, table.c.table_name],
-        set_={"last_id": table.c.last_id + stmt.excluded.last_id},
+        set_={"last_id": table.c.last_id + values.excluded.last_id},
     ).returning(table.c.last_id)
-    return int(session.connection().execute(stmt).scalar_one())
+    return int(session.connection().execute(upsert).scalar_one())
 
 
 # The audit module registers itself here so that isolation does not import it (no cycle).

@@ -15,8 +15,9 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.orm import Session
 
-import app.models  # noqa: F401  (every table on the metadata)
+import app.models
 from app import create_app
+from app import models as all_models  # noqa: F401  (every table on the metadata)
 from app.auth.models import User
 from app.auth.service import create_user
 from app.config import Settings
@@ -72,8 +73,8 @@ class CsrfClient(FlaskClient):
     def csrf_token(self) -> str:
         with self.session_transaction() as session:
             raw = session.setdefault("csrf_token", "a" * 40)
-        app = self.application
-        return URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
+        secret = str(self.application.secret_key)
+        return URLSafeTimedSerializer(secret, salt="wtf-csrf-token").dumps(raw)
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
         method = kwargs.get("method", "GET").upper()
@@ -92,10 +93,18 @@ class CsrfClient(FlaskClient):
 
 
 @pytest.fixture(scope="session")
-def app(database: DatabaseUnderTest, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+def app(database: DatabaseUnderTest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     flask_app = create_app(make_settings(database, tmp_path_factory.mktemp("instance")))
     flask_app.test_client_class = CsrfClient
-    return flask_app
+    yield flask_app
+    dispose(flask_app)
+
+
+def dispose(flask_app: Flask) -> None:
+    """Close the app's pooled connections (psycopg warns about connections left open)."""
+    with flask_app.app_context():
+        db.remove()
+        db.engine.dispose()
 
 
 @pytest.fixture(autouse=True)

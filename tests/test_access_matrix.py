@@ -72,7 +72,8 @@ def build(rule: Rule, slug: str, values: dict[str, int]) -> str:
     assert not missing, f"add a sample value for {missing} used by {rule.rule}"
     url = rule.rule.replace("<tenant_slug>", slug)
     for name in rule.arguments - {"tenant_slug"}:
-        url = url.replace(f"<int:{name}>", str(values[name])).replace(f"<{name}>", str(values[name]))
+        value = str(values[name])
+        url = url.replace(f"<int:{name}>", value).replace(f"<{name}>", value)
     return url
 
 

@@ -149,7 +149,7 @@ def account() -> Any:
         db.session.commit()
         flash(_("Saved."), "success")
         return redirect_303(url_for("auth.account"))
-    context = {"form": form, "password_form": password_form}
+    context: dict[str, Any] = {"form": form, "password_form": password_form}
     return render("auth/account.html", **context), 422 if form.errors else 200
 
 

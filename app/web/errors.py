@@ -56,9 +56,10 @@ def register_error_handlers(app: Flask) -> None:
             from app.auth.forms import LoginForm
 
             form = LoginForm()
-            form.password.errors.append(
+            # Not validated, so the field's errors are still an empty tuple: assign, not append.
+            form.password.errors = [
                 _("Too many sign-in attempts. Wait a few minutes and try again.")
-            )
+            ]
             return render("auth/login.html", form=form), 429
         return error_page(429)
 

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from app import create_app
-from tests.conftest import make_settings
+from tests.conftest import dispose, make_settings
 
 STATIC = Path(__file__).resolve().parents[2] / "app" / "web" / "static"
 
@@ -28,6 +28,7 @@ def test_healthz_503_when_database_unreachable(app, database, tmp_path):
         )
     )
     response = broken.test_client().get("/healthz")
+    dispose(broken)
     assert response.status_code == 503
     assert response.json["status"] == "error"
 
@@ -87,6 +88,7 @@ def test_production_sets_hsts_and_secure_cookies(database, tmp_path):
     assert production.config["SESSION_COOKIE_HTTPONLY"] is True
     assert production.config["SESSION_COOKIE_SAMESITE"] == "Lax"
     response = production.test_client().get("/healthz")
+    dispose(production)
     assert "max-age=" in response.headers["Strict-Transport-Security"]
 
 
