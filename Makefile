@@ -52,12 +52,12 @@ system-packages:
 	infra/scripts/ensure-system-packages.sh
 
 translations: install
-	$(BIN)/pybabel compile -q -d app/translations
+	$(BIN)/pybabel -q compile -d app/translations
 
 # After adding user-visible strings: refresh the catalogue, then translate the new entries.
 extract-messages: install
-	$(BIN)/pybabel extract -q -F app/translations/babel.cfg -k _l -o app/translations/messages.pot .
-	$(BIN)/pybabel update -q -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
+	$(BIN)/pybabel -q extract -F app/translations/babel.cfg -k _l -o app/translations/messages.pot .
+	$(BIN)/pybabel -q update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
 
 clean:
 	rm -rf $(VENV) instance .mypy_cache .ruff_cache

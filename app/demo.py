@@ -55,7 +55,7 @@ DEMO_LOGINS = [(p.email, p.role.value) for p in DEMO_PEOPLE]
 
 def load_demo(session: Session) -> list[str]:
     """Create what is missing of the demo data; running it again changes nothing."""
-    session.info[ACTOR_LABEL_KEY] = "demo loader"
+    session.info[ACTOR_LABEL_KEY] = "demo"
     created: list[str] = []
     users: dict[str, User] = {}
     for person in DEMO_PEOPLE:

@@ -84,6 +84,7 @@ def _select_locale() -> str:
 
 
 def _init_templates(app: Flask) -> None:
+    from tenants.audit import ACTION_LABELS, ACTOR_LABELS, OBJECT_LABELS, label
     from tenants.forms import KIND_LABELS, ROLE_LABELS
     from tenants.prefectures import prefecture_name
 
@@ -96,6 +97,9 @@ def _init_templates(app: Flask) -> None:
         prefecture=prefecture_name,
         role_label=lambda role: ROLE_LABELS.get(str(role), role),
         kind_label=lambda kind: KIND_LABELS.get(kind, kind),
+        audit_action=lambda code: label(ACTION_LABELS, code),
+        audit_object=lambda code: label(OBJECT_LABELS, code),
+        audit_actor=lambda code: label(ACTOR_LABELS, code),
     )
 
     @app.context_processor

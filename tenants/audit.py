@@ -11,6 +11,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, Index, String, inspect
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -18,6 +19,24 @@ from app.db import Base, utcnow
 from tenants.isolation import USER_KEY, TenantScoped, current_tenant_id, register_audit_hook
 
 ACTOR_LABEL_KEY = "actor_label"
+
+# What the audit page shows for the codes stored in events.
+ACTION_LABELS = {
+    "create": _l("Created"),
+    "update": _l("Changed"),
+    "delete": _l("Deleted"),
+    "workspace.create": _l("Workspace created"),
+}
+OBJECT_LABELS = {
+    "tenants": _l("Workspace"),
+    "memberships": _l("Member"),
+    "invitations": _l("Invitation"),
+}
+ACTOR_LABELS = {"demo": _l("Demo data loader")}
+
+
+def label(labels: dict[str, Any], code: str | None) -> str:
+    return str(labels.get(code or "", code or ""))
 
 
 class AuditEvent(TenantScoped, Base):
