@@ -16,7 +16,13 @@ from sqlalchemy import JSON, ForeignKey, Index, String, inspect
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.db import Base, utcnow
-from tenants.isolation import USER_KEY, TenantScoped, current_tenant_id, register_audit_hook
+from tenants.isolation import (
+    USER_KEY,
+    CrossTenantWrite,
+    TenantScoped,
+    current_tenant_id,
+    register_audit_hook,
+)
 
 ACTOR_LABEL_KEY = "actor_label"
 
@@ -123,6 +129,8 @@ def _audit_flush(session: Session, new: list[Any], dirty: list[Any], deleted: li
 
     for obj in session.dirty:
         if isinstance(obj, Tenant) and session.is_modified(obj):
+            if obj.id != current_tenant_id(session):
+                raise CrossTenantWrite(f"settings of workspace {obj.id}")
             changes = _column_changes(obj, only_changed=True)
             if changes:
                 events.append(record(session, "update", "tenants", obj.id, changes, obj.id))

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
@@ -117,17 +117,17 @@ def invite(
     if already is not None:
         raise RuleBroken(_("%(email)s is already a member of this workspace.", email=email))
     now = utcnow()
-    # A new invitation replaces any pending one for the same address.
-    session.execute(
-        update(Invitation)
-        .where(
+    # A new invitation replaces any pending one for the same address (row by row, so the
+    # flush audits each revocation).
+    pending = session.scalars(
+        select(Invitation).where(
             Invitation.email == email,
             Invitation.accepted_at.is_(None),
             Invitation.revoked_at.is_(None),
         )
-        .values(revoked_at=now)
-        .execution_options(synchronize_session=False)
     )
+    for old in pending:
+        old.revoked_at = now
     invitation = Invitation(
         email=email,
         role=role,

@@ -69,6 +69,8 @@ UPDATE_VALUES: dict[type[Any], dict[str, Any]] = {
     AuditEvent: {"action": "changed"},
 }
 model_ids = [model.__name__ for model in TENANT_MODELS]
+MEMBERSHIPS = Base.metadata.tables["memberships"]
+INVITATIONS = Base.metadata.tables["invitations"]
 
 
 # --- fixtures ------------------------------------------------------------------------------
@@ -568,9 +570,7 @@ class TestSchemaWall:
         """A membership id that exists in beta and not in alpha (inserted as raw SQL)."""
         with owner_engine.begin() as connection:
             connection.execute(
-                insert(Membership.__table__).values(
-                    membership_row(world.beta.id, 50, world.admin.id)
-                )
+                insert(MEMBERSHIPS).values(membership_row(world.beta.id, 50, world.admin.id))
             )
         return 50
 
@@ -581,36 +581,30 @@ class TestSchemaWall:
         refs = {"invited_by_id": 1, column: beta_only_id}  # 1 exists in both tenants
         with owner_engine.begin() as connection:  # the same reference inside beta is fine
             connection.execute(
-                insert(Invitation.__table__).values(invitation_row(world.beta.id, 70, **refs))
+                insert(INVITATIONS).values(invitation_row(world.beta.id, 70, **refs))
             )
         with pytest.raises(IntegrityError), owner_engine.begin() as connection:
             connection.execute(
-                insert(Invitation.__table__).values(invitation_row(world.alpha.id, 70, **refs))
+                insert(INVITATIONS).values(invitation_row(world.alpha.id, 70, **refs))
             )
         with owner_engine.connect() as connection:
-            tenants = connection.scalars(select(Invitation.__table__.c.tenant_id)).all()
+            tenants = connection.scalars(select(INVITATIONS.c.tenant_id)).all()
         assert tenants == [world.beta.id]
 
     def test_an_id_may_repeat_across_tenants_not_within(self, owner_engine, world):
         with owner_engine.begin() as connection:
             connection.execute(
-                insert(Membership.__table__).values(
-                    membership_row(world.beta.id, 3, world.admin.id)
-                )
+                insert(MEMBERSHIPS).values(membership_row(world.beta.id, 3, world.admin.id))
             )
         with pytest.raises(IntegrityError), owner_engine.begin() as connection:
             connection.execute(
-                insert(Membership.__table__).values(
-                    membership_row(world.alpha.id, 3, world.outsider.id)
-                )
+                insert(MEMBERSHIPS).values(membership_row(world.alpha.id, 3, world.outsider.id))
             )
 
     def test_a_person_is_a_member_once_per_tenant(self, owner_engine, world):
         with pytest.raises(IntegrityError), owner_engine.begin() as connection:
             connection.execute(
-                insert(Membership.__table__).values(
-                    membership_row(world.alpha.id, 60, world.admin.id)
-                )
+                insert(MEMBERSHIPS).values(membership_row(world.alpha.id, 60, world.admin.id))
             )
 
     def test_tenant_tables_are_complete(self):
@@ -620,7 +614,9 @@ class TestSchemaWall:
             tenant_tables()
         )
         mapped = {
-            m.local_table.name for m in Base.registry.mappers if issubclass(m.class_, TenantScoped)
+            m.persist_selectable.description
+            for m in Base.registry.mappers
+            if issubclass(m.class_, TenantScoped)
         }
         assert mapped <= set(tenant_tables())
 
