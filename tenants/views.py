@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, g, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
@@ -88,16 +88,18 @@ def signup() -> Any:
 @staff_view()
 def dashboard() -> Any:
     session = db.session
-    members = session.scalars(
-        select(Membership).where(Membership.status == MembershipStatus.ACTIVE)
-    ).all()
+    member_count = session.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .where(Membership.status == MembershipStatus.ACTIVE)
+    )
     recent = session.execute(
         select(AuditEvent, User.name)
         .outerjoin(User, User.id == AuditEvent.actor_user_id)
         .order_by(AuditEvent.id.desc())
         .limit(5)
     ).all()
-    return render("workspace/dashboard.html", member_count=len(members), recent=recent)
+    return render("workspace/dashboard.html", member_count=member_count, recent=recent)
 
 
 def _members_context(invite_form: InviteForm | None = None) -> dict[str, Any]:

@@ -54,7 +54,8 @@ def _account_key() -> str:
 
 
 def _failed(response: Response) -> bool:
-    return response.status_code != 303
+    """Only refused credentials count towards the sign-in limits."""
+    return response.status_code == 422
 
 
 @bp.route("/login", methods=["GET", "POST"])
