@@ -84,7 +84,13 @@ def _select_locale() -> str:
 
 
 def _init_templates(app: Flask) -> None:
-    from tenants.audit import ACTION_LABELS, ACTOR_LABELS, OBJECT_LABELS, label
+    from tenants.audit import (
+        ACTION_LABELS,
+        ACTOR_LABELS,
+        OBJECT_LABELS,
+        describe_changes,
+        label,
+    )
     from tenants.forms import KIND_LABELS, ROLE_LABELS
     from tenants.prefectures import prefecture_name
 
@@ -100,6 +106,7 @@ def _init_templates(app: Flask) -> None:
         audit_action=lambda code: label(ACTION_LABELS, code),
         audit_object=lambda code: label(OBJECT_LABELS, code),
         audit_actor=lambda code: label(ACTOR_LABELS, code),
+        audit_changes=describe_changes,
     )
 
     @app.context_processor

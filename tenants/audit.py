@@ -45,6 +45,18 @@ def label(labels: dict[str, Any], code: str | None) -> str:
     return str(labels.get(code or "", code or ""))
 
 
+def describe_changes(changes: dict[str, Any] | None) -> list[str]:
+    """One readable line per field: ``role: viewer → coordinator`` or ``role: viewer``."""
+    lines = []
+    for key, value in sorted((changes or {}).items()):
+        if isinstance(value, list) and len(value) == 2:
+            old, new = ("—" if v is None else v for v in value)
+            lines.append(f"{key}: {old} → {new}")
+        else:
+            lines.append(f"{key}: {value}")
+    return lines
+
+
 class AuditEvent(TenantScoped, Base):
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_events_tenant_at", "tenant_id", "at"),)
