@@ -36,13 +36,30 @@ def create_app(settings: Settings | None = None) -> Flask:
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=lambda: "Asia/Tokyo")
     limiter.init_app(app)
 
+    from app.agreements.views import bp as agreements_bp
     from app.auth.views import bp as auth_bp
+    from app.buyers.views import bp as buyers_bp
+    from app.catalogs.views import bp as catalogs_bp
+    from app.deals.views import bp as deals_bp
+    from app.facilities.views import bp as facilities_bp
+    from app.orders.views import bp as orders_bp
     from app.web.errors import register_error_handlers
     from app.web.views import bp as web_bp
     from tenants.views import public as workspaces_bp
     from tenants.views import workspace as workspace_bp
 
-    for blueprint in (web_bp, auth_bp, workspaces_bp, workspace_bp):
+    for blueprint in (
+        web_bp,
+        auth_bp,
+        workspaces_bp,
+        workspace_bp,
+        facilities_bp,
+        buyers_bp,
+        agreements_bp,
+        deals_bp,
+        orders_bp,
+        catalogs_bp,
+    ):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     _init_templates(app)

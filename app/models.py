@@ -1,8 +1,20 @@
 """Every model module, imported once so the metadata is complete (Alembic, tests, CLI)."""
 
+from app.agreements.models import ActionItem, Agreement, AgreementGoal
 from app.auth.models import User
+from app.buyers.models import Buyer
+from app.catalogs.models import Capability, DifficultyLevel, LostReason, PlanGoal
+from app.deals.models import Deal, DealCapability
+from app.facilities.models import Facility, FacilityCapability, FacilityWage
+from app.orders.models import Delivery, Order, OrderMonth
+from app.timeline.models import TimelineEntry
 from tenants.audit import AuditEvent
 from tenants.isolation import TenantIdCounter
 from tenants.models import Invitation, Membership, Tenant
 
-__all__ = ["AuditEvent", "Invitation", "Membership", "Tenant", "TenantIdCounter", "User"]
+__all__ = [
+    "ActionItem", "Agreement", "AgreementGoal", "AuditEvent", "Buyer", "Capability", "Deal",
+    "DealCapability", "Delivery", "DifficultyLevel", "Facility", "FacilityCapability",
+    "FacilityWage", "Invitation", "LostReason", "Membership", "Order", "OrderMonth", "PlanGoal",
+    "Tenant", "TenantIdCounter", "TimelineEntry", "User",
+]  # fmt: skip

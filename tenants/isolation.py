@@ -17,7 +17,16 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Table, event, text
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    String,
+    Table,
+    event,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import (
     Mapped,
@@ -243,3 +252,11 @@ def register_audit_hook(hook: Any) -> None:
 def _audit_hook(session: Session, new: list[Any], dirty: list[Any], deleted: list[Any]) -> None:
     for hook in _audit_hooks:
         hook(session, new, dirty, deleted)
+
+
+def tenant_fk(column: str, target_table: str, **kwargs: Any) -> ForeignKeyConstraint:
+    """A composite foreign key (tenant_id, column) → target (tenant_id, id): rows can only
+    reference rows of their own workspace."""
+    return ForeignKeyConstraint(
+        ["tenant_id", column], [f"{target_table}.tenant_id", f"{target_table}.id"], **kwargs
+    )

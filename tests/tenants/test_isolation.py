@@ -59,6 +59,7 @@ from tenants.models import (
     TenantKind,
 )
 from tenants.service import active_admin_count
+from tests.support.samples import add_sample_records
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TENANT_MODELS = (Membership, Invitation, AuditEvent)
@@ -118,6 +119,9 @@ def data(world: Any, owner_engine: Engine) -> Rows:
             alpha_invitation=add_invitation(s, world.memberships["admin"], "a@example.jp"),
             beta_invitation=add_invitation(s, world.memberships["outsider"], "b@example.jp"),
         )
+        # One record of every other kind in each workspace, so each tenant table has rows.
+        add_sample_records(s, world.memberships["admin"])
+        add_sample_records(s, world.memberships["outsider"])
         s.commit()
     return rows
 
@@ -746,7 +750,9 @@ class TestDatabaseWall:
             assert set(found) == {world.alpha.id}
 
     @pytest.mark.parametrize("table", tenant_tables())
-    def test_insert_for_another_tenant_is_refused(self, app_engine, world, data, table):
+    def test_insert_for_another_tenant_is_refused(
+        self, app_engine, owner_engine, world, data, table
+    ):
         def row(tenant_id: int, user_id: int) -> dict[str, Any]:
             return {
                 "memberships": membership_row(tenant_id, 80, user_id),
@@ -766,15 +772,25 @@ class TestDatabaseWall:
             }[table]
 
         target = Base.metadata.tables[table]
-        with app_engine.begin() as connection:  # the same row in its own tenant is fine
-            act_as(connection, world.alpha.id)
-            connection.execute(insert(target).values(row(world.alpha.id, world.outsider.id)))
+        if table in ("memberships", "invitations", "audit_events", "tenant_id_counters"):
+            with app_engine.begin() as connection:  # the same row in its own tenant is fine
+                act_as(connection, world.alpha.id)
+                connection.execute(insert(target).values(row(world.alpha.id, world.outsider.id)))
+            foreign = row(world.beta.id, world.admin.id)
+        else:
+            # A copy of one of beta's rows under a new id: RLS refuses it before any
+            # constraint is checked.
+            with owner_engine.connect() as connection:
+                existing = connection.execute(
+                    select(target).where(target.c.tenant_id == world.beta.id).limit(1)
+                ).one()
+            foreign = {**existing._asdict(), "id": 80}
         with (
             pytest.raises(ProgrammingError, match="row-level security"),
             app_engine.begin() as connection,
         ):
             act_as(connection, world.alpha.id)
-            connection.execute(insert(target).values(row(world.beta.id, world.admin.id)))
+            connection.execute(insert(target).values(foreign))
 
     def test_rows_cannot_be_moved_or_touched_across_tenants(
         self, app_engine, owner_engine, world, data

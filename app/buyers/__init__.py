@@ -1,0 +1,1 @@
+"""Buyer companies (発注企業)."""

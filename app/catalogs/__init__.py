@@ -1,0 +1,1 @@
+"""Lists a workspace keeps for itself: capabilities, difficulty levels, goals, lost reasons."""

@@ -1,0 +1,1 @@
+"""The deal pipeline (商談・案件)."""

@@ -1,0 +1,1 @@
+"""Participating facilities (事業所): profiles, capabilities, capacity and wages."""
