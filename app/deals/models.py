@@ -65,9 +65,7 @@ class Deal(TenantScoped, Timestamps, Archivable, Base):
     expected_months: Mapped[int | None] = mapped_column(Integer, default=None)
     difficulty_level: Mapped[int | None] = mapped_column(Integer, default=None)
     volume: Mapped[str] = mapped_column(String(100), default="")  # e.g. "5,000個/月"
-    pricing_basis: Mapped[PricingBasis | None] = mapped_column(
-        str_enum(PricingBasis), default=None
-    )
+    pricing_basis: Mapped[PricingBasis | None] = mapped_column(str_enum(PricingBasis), default=None)
     owner_id: Mapped[int | None] = mapped_column(Integer, default=None)  # a membership
     next_action: Mapped[str] = mapped_column(String(200), default="")
     next_action_on: Mapped[date | None] = mapped_column(Date, default=None)

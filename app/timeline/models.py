@@ -24,9 +24,7 @@ class TimelineEntry(TenantScoped, Base):
     __table_args__ = (
         tenant_fk("deal_id", "deals"),
         tenant_fk("order_id", "orders"),
-        CheckConstraint(
-            "(deal_id IS NULL) <> (order_id IS NULL)", name="exactly_one_subject"
-        ),
+        CheckConstraint("(deal_id IS NULL) <> (order_id IS NULL)", name="exactly_one_subject"),
         Index("ix_timeline_deal", "tenant_id", "deal_id", "at"),
         Index("ix_timeline_order", "tenant_id", "order_id", "at"),
     )
