@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.catalogs.views import bp as catalogs_bp
     from app.deals.views import bp as deals_bp
     from app.facilities.views import bp as facilities_bp
+    from app.imports.views import bp as imports_bp
     from app.orders.views import bp as orders_bp
     from app.web.errors import register_error_handlers
     from app.web.views import bp as web_bp
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         deals_bp,
         orders_bp,
         catalogs_bp,
+        imports_bp,
     ):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
