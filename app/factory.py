@@ -130,7 +130,41 @@ def _init_templates(app: Flask) -> None:
 
     @app.context_processor
     def shell_context() -> dict[str, Any]:
-        return {"nav_workspaces": _nav_workspaces, "current_lang": _select_locale}
+        return {
+            "nav_workspaces": _nav_workspaces,
+            "current_lang": _select_locale,
+            "workspace_nav": _workspace_nav,
+        }
+
+
+# The workspace's main navigation: (endpoint, label, admin only).
+WORKSPACE_NAV = (
+    ("workspace.dashboard", _l("Home"), False),
+    ("deals.index", _l("Deals"), False),
+    ("orders.index", _l("Orders"), False),
+    ("facilities.index", _l("Facilities"), False),
+    ("buyers.index", _l("Buyers"), False),
+    ("agreements.index", _l("Agreements"), False),
+    ("workspace.members", _l("Members"), False),
+    ("catalogs.index", _l("Catalogues"), False),
+    ("imports.index", _l("Import / export"), False),
+    ("workspace.audit_log", _l("Audit log"), True),
+    ("workspace.settings", _l("Settings"), True),
+)
+
+
+def _workspace_nav() -> list[tuple[str, str]]:
+    """Navigation entries the member may see (and that exist in this build)."""
+    from flask import current_app
+
+    membership = getattr(g, "membership", None)
+    if membership is None:
+        return []
+    return [
+        (endpoint, str(label))
+        for endpoint, label, admin_only in WORKSPACE_NAV
+        if endpoint in current_app.view_functions and (membership.is_admin or not admin_only)
+    ]
 
 
 def _nav_workspaces() -> list[Any]:
