@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: run test lint typecheck test-sqlite test-postgresql e2e translations extract-messages \
+.PHONY: run test bench lint typecheck test-sqlite test-postgresql e2e translations extract-messages \
         install install-dev system-packages clean
 
 run: install translations
@@ -30,6 +30,11 @@ test-sqlite: install-dev translations
 
 test-postgresql: install-dev translations
 	$(BIN)/pytest --db=postgresql $(PYTEST_ARGS)
+
+# Speed and memory of the list pages on a large workspace (figures for the README).
+BENCH_DB ?= sqlite
+bench: install-dev translations
+	$(BIN)/python -m tests.bench.bench_lists --db=$(BENCH_DB)
 
 e2e: install-dev translations system-packages
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
