@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.service import create_user, find_user_by_email
+from app.catalogs.service import seed_defaults
 from app.db import utcnow
+from app.demo_records import load_demo_records
 from tenants.audit import ACTOR_LABEL_KEY
 from tenants.isolation import tenant_scope
 from tenants.models import Invitation, Membership, Role, Tenant, TenantKind
@@ -78,8 +80,12 @@ def load_demo(session: Session) -> list[str]:
                 if users[email].id not in existing:
                     session.add(Membership(user_id=users[email].id, role=role))
             session.flush()
+            seed_defaults(session)
             if slug == "demo":
                 _demo_invitation(session, users["admin@demo.example"])
+                owners = [users["coordinator@demo.example"].id, users["admin@demo.example"].id]
+                if load_demo_records(session, tenant.id, owners):
+                    created.append(f"{slug}: records")
     session.commit()
     return created
 

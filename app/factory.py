@@ -6,7 +6,7 @@ import hmac
 import logging
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Blueprint, Flask, g, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -49,7 +49,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     from tenants.views import public as workspaces_bp
     from tenants.views import workspace as workspace_bp
 
+    # Shared partials (the timeline) live with their package; a route-less blueprint
+    # puts its templates on the search path.
+    timeline_templates = Blueprint("timeline", "app.timeline", template_folder="templates")
     for blueprint in (
+        timeline_templates,
         web_bp,
         auth_bp,
         workspaces_bp,

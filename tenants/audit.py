@@ -37,6 +37,23 @@ OBJECT_LABELS = {
     "tenants": _l("Workspace"),
     "memberships": _l("Member"),
     "invitations": _l("Invitation"),
+    "capabilities": _l("Process"),
+    "difficulty_levels": _l("Difficulty level"),
+    "plan_goals": _l("Comprehensive plan goal"),
+    "lost_reasons": _l("Lost reason"),
+    "facilities": _l("Facility"),
+    "facility_capabilities": _l("Facility process"),
+    "facility_wages": _l("Facility wage"),
+    "buyers": _l("Buyer"),
+    "agreements": _l("Agreement"),
+    "agreement_goals": _l("Agreement goal"),
+    "action_items": _l("Action plan item"),
+    "deals": _l("Deal"),
+    "deal_capabilities": _l("Deal process"),
+    "orders": _l("Order"),
+    "deliveries": _l("Delivery"),
+    "order_months": _l("Monthly amount"),
+    "timeline_entries": _l("Timeline entry"),
 }
 ACTOR_LABELS = {"demo": _l("Demo data loader")}
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.tokens import InvalidToken, make_token, read_token
+from app.catalogs.service import seed_defaults
 from app.db import utcnow
 from app.mail import send_mail
 from tenants import audit
@@ -47,6 +48,7 @@ def create_workspace(
     session.add(Membership(user_id=admin.id, role=Role.ADMIN))
     audit.record(session, "workspace.create", "tenants", tenant.id, {"slug": slug})
     session.flush()
+    seed_defaults(session)  # processes, difficulty scale and lost reasons to start from
     return tenant
 
 

@@ -16,7 +16,7 @@ def htmx_target() -> str | None:
 
 
 def render(
-    page: str, fragment: str | None = None, target: str | None = None, **context: Any
+    template: str, /, fragment: str | None = None, target: str | None = None, **context: Any
 ) -> Response:
     """Render the page, or only its fragment when htmx asks for that fragment's target.
 
@@ -25,7 +25,8 @@ def render(
     wants_fragment = (
         fragment is not None and is_htmx() and (target is None or htmx_target() == target)
     )
-    response = make_response(render_template(fragment if wants_fragment else page, **context))  # type: ignore[arg-type]
+    chosen = fragment if wants_fragment and fragment is not None else template
+    response = make_response(render_template(chosen, **context))
     response.vary.add("HX-Request")
     response.vary.add("HX-Target")
     return response
