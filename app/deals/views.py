@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from flask import Blueprint, abort, flash, g, request, url_for
+from flask import abort, flash, g, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
@@ -33,9 +33,6 @@ from app.web.listing import ListParams, paginate
 from tenants.context import current_membership, staff_view, tenant_blueprint
 
 bp = tenant_blueprint("deals", __name__, "/deals")
-# The shared timeline partial (app/timeline/templates) has no blueprint of its own yet: make its
-# folder visible to the template loader. Drop this once the factory registers it.
-bp.register_blueprint(Blueprint("timeline_templates", "app.timeline", template_folder="templates"))
 
 BOARD_FILTERS = ("buyer", "owner", "recurring", "fy")
 

@@ -1,0 +1,133 @@
+"""The buyer form (発注企業), and the labels of what the buyer's history shows."""
+
+from __future__ import annotations
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, SelectChoice, SelectField, TextAreaField
+from wtforms.validators import URL, DataRequired, Email, Optional, ValidationError
+
+from app.auth.forms import REQUIRED, normalise_email
+from app.buyers.fields import TextField, max_length, nfkc
+from app.deals.models import DealStage
+from app.orders.models import OrderStatus
+from tenants.prefectures import PREFECTURES
+
+MAX_NOTES = 4000
+
+POSTAL_CODE = re.compile(r"^(\d{3})-?(\d{4})$")
+PHONE = re.compile(r"^\+?[0-9()\- ]{6,30}$")
+# Katakana and hiragana (with the long-vowel mark, middle dot and spaces): how names sort.
+KANA = re.compile(r"^[\u3041-\u3096\u309D-\u309F\u30A1-\u30FA\u30FC-\u30FF・ ]*$")
+
+# The same words as the deals and orders screens use (views do not import other packages).
+DEAL_STAGE_LABELS = {
+    DealStage.LEAD: _l("Lead"),
+    DealStage.HEARING: _l("Hearing"),
+    DealStage.TRIAL: _l("Site visit / trial"),
+    DealStage.QUOTE: _l("Quote"),
+    DealStage.WON: _l("Won"),
+    DealStage.LOST: _l("Lost"),
+}
+ORDER_STATUS_LABELS = {
+    OrderStatus.CONFIRMED: _l("Order confirmed"),
+    OrderStatus.IN_PROGRESS: _l("Work in progress"),
+    OrderStatus.DELIVERED: _l("Delivered"),
+    OrderStatus.CLOSED: _l("Completed"),
+    OrderStatus.CANCELLED: _l("Cancelled"),
+}
+
+
+def postal_code(value: str | None) -> str:
+    """123-4567 from １２３４５６７, 1234567 or 123-4567; other input is kept for the error."""
+    text = nfkc(value).replace("ー", "-").replace("−", "-")
+    match = POSTAL_CODE.match(text)
+    return f"{match.group(1)}-{match.group(2)}" if match else text
+
+
+class BuyerForm(FlaskForm):
+    name = TextField(
+        _l("Company name"),
+        validators=[DataRequired(message=REQUIRED), max_length(120)],
+        description=_l("The registered name, e.g. 株式会社サンプル工業"),
+    )
+    name_kana = TextField(
+        _l("Company name (kana)"),
+        validators=[max_length(120)],
+        filters=[nfkc],
+        description=_l("In katakana, without 株式会社: used to sort and search."),
+    )
+    industry = TextField(
+        _l("Industry"),
+        validators=[max_length(60)],
+        description=_l("For example: 製造業, 食品, 印刷"),
+    )
+    postal_code = TextField(_l("Postal code"), filters=[postal_code])
+    prefecture_code = SelectField(
+        _l("Prefecture"),
+        choices=[
+            SelectChoice("", _l("Not set")),
+            *(SelectChoice(code, name) for code, name in PREFECTURES.items()),
+        ],
+        default="",
+        invalid_choice_message=_l("Choose a prefecture from the list."),
+    )
+    address = TextField(_l("Address"), validators=[max_length(200)])
+    website = TextField(
+        _l("Website"),
+        validators=[
+            Optional(),
+            max_length(200),
+            URL(message=_l("Enter a web address starting with http:// or https://.")),
+        ],
+    )
+    contact_name = TextField(_l("Contact person"), validators=[max_length(100)])
+    contact_email = EmailField(
+        _l("Contact e-mail address"),
+        validators=[
+            Optional(),
+            max_length(254),
+            Email(message=_l("Enter a valid e-mail address."), check_deliverability=False),
+        ],
+        filters=[normalise_email],
+    )
+    contact_phone = TextField(_l("Contact phone"), filters=[nfkc])
+    notes = TextAreaField(
+        _l("Notes"),
+        validators=[max_length(MAX_NOTES)],
+        filters=[lambda value: (value or "").strip()],
+        description=_l("What coordinators should know: history, preferences, decision makers."),
+    )
+
+    def validate_name_kana(self, field: TextField) -> None:
+        if not KANA.match(field.data or ""):
+            raise ValidationError(_l("Use katakana or hiragana only."))
+
+    def validate_postal_code(self, field: TextField) -> None:
+        if field.data and not POSTAL_CODE.match(field.data):
+            raise ValidationError(_l("Enter a postal code like 123-4567."))
+
+    def validate_contact_phone(self, field: TextField) -> None:
+        if field.data and not PHONE.match(field.data):
+            raise ValidationError(_l("Enter a phone number with digits and hyphens."))
+
+    def values(self) -> dict[str, str]:
+        """The submitted values by column name, for the service."""
+        return {
+            name: getattr(self, name).data or ""
+            for name in (
+                "name",
+                "name_kana",
+                "industry",
+                "postal_code",
+                "prefecture_code",
+                "address",
+                "website",
+                "contact_name",
+                "contact_email",
+                "contact_phone",
+                "notes",
+            )
+        }

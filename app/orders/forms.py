@@ -1,0 +1,234 @@
+"""Order forms: new order, edit, status, delivery lots and one month's forecast and actual."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date, datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    Optional,
+    ValidationError,
+)
+
+from app.auth.forms import REQUIRED
+from app.orders.models import DeliveryStatus, OrderStatus
+from app.orders.service import MAX_SCHEDULE_MONTHS, schedule_problem
+
+STATUS_LABELS = {
+    OrderStatus.CONFIRMED: _l("Order confirmed"),
+    OrderStatus.IN_PROGRESS: _l("Work in progress"),
+    OrderStatus.DELIVERED: _l("Delivered"),
+    OrderStatus.CLOSED: _l("Completed"),
+    OrderStatus.CANCELLED: _l("Cancelled"),
+}
+DELIVERY_STATUS_LABELS = {
+    DeliveryStatus.PLANNED: _l("Planned"),
+    DeliveryStatus.IN_PRODUCTION: _l("In production"),
+    DeliveryStatus.DELIVERED: _l("Delivered"),
+    DeliveryStatus.ACCEPTED: _l("Accepted on inspection"),
+    DeliveryStatus.REJECTED: _l("Sent back"),
+}
+
+BAD_DATE = _l("Enter a date as YYYY-MM-DD.")
+BAD_AMOUNT = _l("Enter a whole number of yen, e.g. 120000.")
+BAD_NUMBER = _l("Enter a whole number.")
+NEGATIVE = _l("Amounts cannot be negative.")
+TOO_LARGE = _l("This number is too large.")
+# The columns are 32-bit integers on every database.
+MAX_INTEGER = 2_147_483_647
+
+
+def strip(value: str | None) -> str:
+    return (value or "").strip()
+
+
+def _normalise(text: str) -> str:
+    """Full-width digits and separators typed on Japanese keyboards become plain ASCII."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+class DateFieldJa(DateField):
+    """A date field (YYYY-MM-DD, also YYYY/MM/DD and full-width digits); blank is None."""
+
+    def __init__(self, label: Any = None, validators: Any = None, **kwargs: Any) -> None:
+        super().__init__(label, validators, format=["%Y-%m-%d", "%Y/%m/%d"], **kwargs)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:
+            return
+        text = _normalise(" ".join(str(v) for v in valuelist))
+        self.data = None
+        if not text:
+            return
+        for fmt in self.format:
+            try:
+                self.data = datetime.strptime(text, fmt).date()
+            except ValueError:
+                continue
+            return
+        raise ValueError(str(BAD_DATE))
+
+
+class WholeNumberField(IntegerField):
+    """An integer typed the way people type it: "120,000", full-width digits, a trailing 円.
+    Blank is None (unknown)."""
+
+    def __init__(
+        self, label: Any = None, validators: Any = None, bad_input: Any = BAD_NUMBER, **kwargs: Any
+    ) -> None:
+        super().__init__(label, validators, **kwargs)
+        self.bad_input = bad_input
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:
+            return
+        text = _normalise(str(valuelist[0])).replace(",", "").replace(" ", "")
+        text = text.removesuffix("円").removeprefix("¥")
+        self.data = None
+        if not text:
+            return
+        try:
+            self.data = int(text)
+        except ValueError as exc:
+            raise ValueError(str(self.bad_input)) from exc
+
+
+def within_range(negative_message: Any) -> Any:
+    """0 ≤ value ≤ what the column holds. Unparsable input already has its own error."""
+
+    def check(_form: Any, field: Any) -> None:
+        if field.data is None:
+            return
+        if field.data < 0:
+            raise ValidationError(negative_message)
+        if field.data > MAX_INTEGER:
+            raise ValidationError(TOO_LARGE)
+
+    return check
+
+
+def yen_field(label: Any, required: bool = False) -> WholeNumberField:
+    first = InputRequired(message=REQUIRED) if required else Optional()
+    return WholeNumberField(
+        label,
+        validators=[first, within_range(NEGATIVE)],
+        bad_input=BAD_AMOUNT,
+    )
+
+
+def check_choice(field: SelectField, message: Any) -> None:
+    """Select fields validate against the choices the view gave them, with our message."""
+    allowed = {str(choice.value) for choice in field.choices or []}
+    if str(field.data or "") not in allowed:
+        raise ValidationError(message)
+
+
+class ScheduleMixin:
+    starts_on = DateFieldJa(_l("Start date"), validators=[Optional()])
+    ends_on = DateFieldJa(_l("End date"), validators=[Optional()])
+
+    def validate_ends_on(self, field: DateFieldJa) -> None:
+        problem = schedule_problem(self.starts_on.data, field.data)
+        if problem == "order":
+            raise ValidationError(_l("The end date must be on or after the start date."))
+        if problem == "length":
+            raise ValidationError(
+                _l("A schedule can span at most %(n)d months.", n=MAX_SCHEDULE_MONTHS)
+            )
+
+
+TITLE_VALIDATORS = [DataRequired(message=REQUIRED), Length(max=200)]
+NOTES_VALIDATORS = [Length(max=4000)]
+
+
+class OrderForm(ScheduleMixin, FlaskForm):
+    """A new order without a deal. The view fills the buyer choices."""
+
+    buyer_id = SelectField(_l("Buyer company"), choices=[], validate_choice=False)
+    title = StringField(_l("Title"), validators=TITLE_VALIDATORS, filters=[strip])
+    confirmed_on = DateFieldJa(_l("Order confirmed on"), validators=[InputRequired(REQUIRED)])
+    notes = TextAreaField(_l("Notes"), validators=NOTES_VALIDATORS, filters=[strip])
+
+    def validate_buyer_id(self, field: SelectField) -> None:
+        if not field.data:
+            raise ValidationError(_l("Choose a buyer company."))
+        check_choice(field, _l("Choose a buyer company."))
+
+
+class OrderEditForm(ScheduleMixin, FlaskForm):
+    title = StringField(_l("Title"), validators=TITLE_VALIDATORS, filters=[strip])
+    agreement_id = SelectField(_l("Agreement"), choices=[], validate_choice=False)
+    notes = TextAreaField(_l("Notes"), validators=NOTES_VALIDATORS, filters=[strip])
+
+    def validate_agreement_id(self, field: SelectField) -> None:
+        check_choice(field, _l("Choose one of the buyer's agreements."))
+
+
+class StatusForm(FlaskForm):
+    status = SelectField(_l("Status"), choices=[], validate_choice=False)
+
+    def validate_status(self, field: SelectField) -> None:
+        check_choice(field, _l("Choose one of the listed statuses."))
+
+
+def status_choices(statuses: Any) -> list[SelectChoice]:
+    return [SelectChoice(s.value, STATUS_LABELS[s]) for s in statuses]
+
+
+class DeliveryForm(FlaskForm):
+    lot_no = StringField(
+        _l("Lot no."),
+        validators=[DataRequired(message=REQUIRED), Length(max=40)],
+        filters=[lambda v: _normalise(v or "")],
+    )
+    quantity = WholeNumberField(
+        _l("Quantity"),
+        validators=[InputRequired(REQUIRED), within_range(_l("Cannot be negative."))],
+    )
+    due_on = DateFieldJa(_l("Due date"), validators=[InputRequired(REQUIRED)])
+
+
+class DeliveryEditForm(DeliveryForm):
+    delivered_on = DateFieldJa(_l("Delivered on"), validators=[Optional()])
+    status = SelectField(
+        _l("Status"),
+        choices=[SelectChoice(s.value, label) for s, label in DELIVERY_STATUS_LABELS.items()],
+        validate_choice=False,
+    )
+
+    def validate_status(self, field: SelectField) -> None:
+        check_choice(field, _l("Choose one of the listed statuses."))
+
+
+class MonthForm(FlaskForm):
+    """One month of the monthly table: the buyer's forecast and the amount placed."""
+
+    month = HiddenField(validators=[InputRequired(REQUIRED)])
+    forecast = yen_field(_l("Forecast (yen)"))
+    actual = yen_field(_l("Actual (yen)"))
+
+    def validate_month(self, field: HiddenField) -> None:
+        if self.month_date() is None:
+            raise ValidationError(_l("Choose a month of this order."))
+
+    def month_date(self) -> date | None:
+        try:
+            month = date.fromisoformat(str(self.month.data or "") + "-01")
+        except ValueError:
+            return None
+        return month
