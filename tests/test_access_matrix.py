@@ -74,10 +74,14 @@ def targets(app, world):
                     )
                 s.flush()
         s.commit()
-    return defaultdict(lambda: 1)
+    values: defaultdict[str, object] = defaultdict(lambda: 1)
+    # String parameters: a kind and a format of the data import/export, and a well-formed
+    # upload token that does not exist (allowed roles get a clear 410 page).
+    values.update(kind="facilities", fmt="csv", token="0" * 32)
+    return values
 
 
-def build(rule: Rule, slug: str, values: dict[str, int]) -> str:
+def build(rule: Rule, slug: str, values: dict[str, object]) -> str:
     url = rule.rule.replace("<tenant_slug>", slug)
     for name in rule.arguments - {"tenant_slug"}:
         value = str(values[name])

@@ -38,7 +38,7 @@ MINIMUM_CONTINUATION_MONTHS = 6
 MAX_YEN = 2_000_000_000
 MAX_MONTHS = 120
 # Cards shown per board column; the rest are one click away in the filtered list.
-BOARD_CARD_LIMIT = 20
+BOARD_CARD_LIMIT = 12
 
 PIPELINE = (
     DealStage.LEAD,

@@ -15,7 +15,6 @@ from typing import Any, cast
 from flask_babel import gettext as _
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Subquery
 
 from app.agreements.models import Agreement
 from app.buyers.models import Buyer
@@ -240,19 +239,22 @@ def month_table(
 # --- reading ---------------------------------------------------------------------------------
 
 
-def fiscal_year_actuals(fy: int) -> Subquery:
-    """Subquery: each order's actual amount placed in fiscal year ``fy`` (one aggregate)."""
+def fiscal_year_actuals(session: Session, order_ids: list[int], fy: int) -> dict[int, int]:
+    """Actual amount placed in fiscal year ``fy`` for each of the given orders: one
+    aggregate over the orders of one page (never per row, never over the whole table)."""
+    if not order_ids:
+        return {}
     start, end = fiscal_year_range(fy)
-    return (
-        select(
-            OrderMonth.tenant_id,
-            OrderMonth.order_id,
-            func.sum(OrderMonth.actual_amount).label("fy_actual"),
+    rows = session.execute(
+        select(OrderMonth.order_id, func.coalesce(func.sum(OrderMonth.actual_amount), 0))
+        .where(
+            OrderMonth.order_id.in_(order_ids),
+            OrderMonth.month >= start,
+            OrderMonth.month <= end,
         )
-        .where(OrderMonth.month >= start, OrderMonth.month <= end)
-        .group_by(OrderMonth.tenant_id, OrderMonth.order_id)
-        .subquery("fy_actuals")
+        .group_by(OrderMonth.order_id)
     )
+    return {order_id: int(total or 0) for order_id, total in rows}
 
 
 # Sort keys of the list. Status sorts in the order of the flow, not by name.
@@ -271,21 +273,10 @@ def order_list(
     include_archived: bool = False,
     sort: str = "confirmed_on",
     descending: bool = True,
-    actuals_fiscal_year: int,
 ) -> Select[Any]:
-    """Rows of (order, buyer name, actual placed in ``actuals_fiscal_year``): one statement,
-    the yearly totals joined from an aggregate subquery rather than read per row."""
-    actuals = fiscal_year_actuals(actuals_fiscal_year)
-    query = (
-        select(
-            Order,
-            Buyer.name.label("buyer_name"),
-            func.coalesce(actuals.c.fy_actual, 0).label("fy_actual"),
-        )
-        .join(Buyer, and_(Buyer.tenant_id == Order.tenant_id, Buyer.id == Order.buyer_id))
-        .outerjoin(
-            actuals, and_(actuals.c.tenant_id == Order.tenant_id, actuals.c.order_id == Order.id)
-        )
+    """Rows of (order, buyer name); the page's yearly totals come from fiscal_year_actuals."""
+    query = select(Order, Buyer.name.label("buyer_name")).join(
+        Buyer, and_(Buyer.tenant_id == Order.tenant_id, Buyer.id == Order.buyer_id)
     )
     search = text_search(q, Order.title, Buyer.name)
     if search is not None:

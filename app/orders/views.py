@@ -137,9 +137,11 @@ def index() -> Any:
         include_archived=params.filters.get("archived") == "1",
         sort=params.sort,
         descending=params.descending,
-        actuals_fiscal_year=this_fy,
     )
     listing = paginate(session, query, params.page, scalars=False)
+    actuals = service.fiscal_year_actuals(
+        session, [order.id for order, _buyer in listing.items], this_fy
+    )
     fiscal_years = list(range(this_fy + 1, this_fy - FY_CHOICES_BACK - 1, -1))
     if fy is not None and fy not in fiscal_years:
         fiscal_years.append(fy)
@@ -148,6 +150,7 @@ def index() -> Any:
         "orders/_rows.html",
         "rows",
         listing=listing,
+        actuals=actuals,
         params=params,
         buyers=_buyer_choices(session)[1:],
         statuses=STATUS_LABELS,

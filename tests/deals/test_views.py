@@ -18,6 +18,7 @@ from app.buyers.models import Buyer
 from app.catalogs.models import Capability, LostReason
 from app.db import utcnow
 from app.deals.models import Deal, DealCapability, DealStage
+from app.deals.service import BOARD_CARD_LIMIT
 from app.jp import JST, fiscal_year_of
 from app.orders.models import Order
 from app.timeline.models import EntryKind, TimelineEntry
@@ -327,7 +328,7 @@ def test_board_shows_counts_totals_and_caps_the_columns(client, world, samples, 
     page = client.get(BOARD).text
     found = columns(page)
     assert list(found) == ["lead", "hearing", "trial", "quote", "won", "lost"]
-    assert found["lead"] == {"count": 25, "total": 2_500_000, "cards": 20}
+    assert found["lead"] == {"count": 25, "total": 2_500_000, "cards": BOARD_CARD_LIMIT}
     assert found["quote"] == {"count": 1, "total": 3_000_000, "cards": 1}
     assert found["won"] == {"count": 1, "total": 2_400_000, "cards": 1}
     assert found["hearing"] == {"count": 0, "total": 0, "cards": 0}
@@ -367,7 +368,7 @@ def test_board_query_count_does_not_grow_with_deals(client, world, samples, arra
     add_deals(arrange, *deals(150))
     query_counter.clear()
     page = client.get(BOARD).text
-    assert sum(column["cards"] for column in columns(page).values()) == 6 * 20
+    assert sum(column["cards"] for column in columns(page).values()) == 6 * BOARD_CARD_LIMIT
     assert len(query_counter) == few, query_counter
     print(f"deal board: {few} statements")
 
