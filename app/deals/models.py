@@ -49,6 +49,7 @@ class Deal(TenantScoped, Timestamps, Archivable, Base):
         tenant_fk("lost_reason_id", "lost_reasons"),
         Index("ix_deals_tenant_stage", "tenant_id", "stage"),
         Index("ix_deals_tenant_buyer", "tenant_id", "buyer_id"),
+        Index("ix_deals_tenant_opened", "tenant_id", "opened_on", "id"),
         CheckConstraint("amount >= 0", name="amount_non_negative"),
         CheckConstraint("monthly_amount >= 0", name="monthly_amount_non_negative"),
         CheckConstraint("expected_months >= 0", name="expected_months_non_negative"),

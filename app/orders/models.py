@@ -32,6 +32,7 @@ class Order(TenantScoped, Timestamps, Archivable, Base):
         UniqueConstraint("tenant_id", "deal_id"),
         Index("ix_orders_tenant_buyer", "tenant_id", "buyer_id"),
         Index("ix_orders_tenant_status", "tenant_id", "status"),
+        Index("ix_orders_tenant_confirmed", "tenant_id", "confirmed_on", "id"),
     )
 
     buyer_id: Mapped[int] = mapped_column(Integer)

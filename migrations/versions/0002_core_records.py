@@ -328,6 +328,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("deals", schema=None) as batch_op:
         batch_op.create_index("ix_deals_tenant_buyer", ["tenant_id", "buyer_id"], unique=False)
+        batch_op.create_index(
+            "ix_deals_tenant_opened", ["tenant_id", "opened_on", "id"], unique=False
+        )
         batch_op.create_index("ix_deals_tenant_stage", ["tenant_id", "stage"], unique=False)
 
     op.create_table(
@@ -535,6 +538,9 @@ def upgrade() -> None:
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.create_index("ix_orders_tenant_buyer", ["tenant_id", "buyer_id"], unique=False)
         batch_op.create_index("ix_orders_tenant_status", ["tenant_id", "status"], unique=False)
+        batch_op.create_index(
+            "ix_orders_tenant_confirmed", ["tenant_id", "confirmed_on", "id"], unique=False
+        )
 
     op.create_table(
         "deliveries",
@@ -678,6 +684,7 @@ def downgrade() -> None:
     op.drop_table("deliveries")
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_index("ix_orders_tenant_status")
+        batch_op.drop_index("ix_orders_tenant_confirmed")
         batch_op.drop_index("ix_orders_tenant_buyer")
 
     op.drop_table("orders")
@@ -689,6 +696,7 @@ def downgrade() -> None:
     with op.batch_alter_table("deals", schema=None) as batch_op:
         batch_op.drop_index("ix_deals_tenant_stage")
         batch_op.drop_index("ix_deals_tenant_buyer")
+        batch_op.drop_index("ix_deals_tenant_opened")
 
     op.drop_table("deals")
     op.drop_table("agreements")
