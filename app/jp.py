@@ -63,6 +63,11 @@ def to_jst(dt: datetime) -> datetime:
     return dt.astimezone(JST)
 
 
+def today_jst() -> date:
+    """Today's date in Japan: the calendar users work by, whatever the server's zone."""
+    return datetime.now(JST).date()
+
+
 def format_jst(dt: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """Format a datetime in JST with ``strftime``; ``""`` for None."""
     if dt is None:

@@ -449,13 +449,19 @@ class BoardColumn:
 
 
 def board(
-    session: Session, filters: DealFilters, limit: int = BOARD_CARD_LIMIT
+    session: Session,
+    filters: DealFilters,
+    limit: int = BOARD_CARD_LIMIT,
+    closed_since: date | None = None,
 ) -> list[BoardColumn]:
     """One column per stage with its count and total, and at most ``limit`` cards each
     (open stages: next action first; won and lost: most recently closed first).
     Two statements, whatever the number of deals. Archived deals are not on the board."""
     active = replace(filters, stage=None, status=None, archived="")
     conditions = _conditions(active)
+    if closed_since is not None:
+        # Won and lost columns show what was decided recently, not ten years of history.
+        conditions.append(or_(Deal.stage.in_(OPEN_STAGES), Deal.closed_on >= closed_since))
     columns = {stage: BoardColumn(stage) for stage in PIPELINE}
     totals = session.execute(
         select(Deal.stage, func.count(), func.coalesce(func.sum(Deal.amount), 0))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -23,7 +23,7 @@ from app.deals.forms import (
 )
 from app.deals.models import Deal, DealStage, PricingBasis
 from app.extensions import db
-from app.jp import JST
+from app.jp import fiscal_year_of, fiscal_year_range, today_jst
 from app.orders.models import Order
 from app.timeline import service as timeline
 from app.timeline.forms import TimelineEntryForm
@@ -35,10 +35,6 @@ from tenants.context import current_membership, staff_view, tenant_blueprint
 bp = tenant_blueprint("deals", __name__, "/deals")
 
 BOARD_FILTERS = ("buyer", "owner", "recurring", "fy")
-
-
-def today_jst() -> date:
-    return datetime.now(JST).date()
 
 
 @bp.context_processor
@@ -107,8 +103,13 @@ def index() -> Any:
 def _board_context(args: MultiDict[str, str]) -> dict[str, Any]:
     params = ListParams.from_args(args, sortable=(), filters=BOARD_FILTERS)
     filters = service.DealFilters.parse(params.q, params.filters)
+    # Without a fiscal-year filter, won and lost deals are those decided this fiscal year.
+    closed_since = None
+    if filters.fiscal_year is None:
+        closed_since = fiscal_year_range(fiscal_year_of(today_jst()))[0]
     return {
-        "columns": service.board(db.session, filters),
+        "columns": service.board(db.session, filters, closed_since=closed_since),
+        "closed_since": closed_since,
         "params": params,
         "filters": filters,
         "card_limit": service.BOARD_CARD_LIMIT,

@@ -6,7 +6,6 @@ JavaScript the same forms post normally and get a 303 back to the page.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, cast
 
 from flask import abort, flash, g, request, url_for
@@ -31,7 +30,7 @@ from app.facilities.forms import (
     wage_form,
 )
 from app.facilities.models import Facility
-from app.jp import fiscal_year_of
+from app.jp import fiscal_year_of, today_jst
 from app.web.htmx import htmx_target, redirect_303, render
 from app.web.listing import ListParams, paginate
 from tenants.context import staff_view, tenant_blueprint
@@ -93,7 +92,7 @@ def index() -> Any:
 
 
 def _last_closed_fiscal_year() -> int:
-    return fiscal_year_of(date.today()) - 1
+    return fiscal_year_of(today_jst()) - 1
 
 
 def _offered(
@@ -114,7 +113,7 @@ def _detail_context(
     session = db.session
     held = service.capabilities_of(session, [facility.id])[facility.id]
     offered = _offered(facility, held)
-    fiscal_years = service.fiscal_year_choices(date.today())
+    fiscal_years = service.fiscal_year_choices(today_jst())
     return {
         "facility": facility,
         "held": held,
@@ -261,7 +260,7 @@ def save_wage(facility_id: int) -> Any:
     """Record or correct the average monthly wage of one fiscal year."""
     session = db.session
     facility = _facility(facility_id)
-    form = wage_form(service.fiscal_year_choices(date.today()))
+    form = wage_form(service.fiscal_year_choices(today_jst()))
     if form.validate_on_submit():
         try:
             service.save_wage(

@@ -20,7 +20,13 @@ from app.agreements.models import Agreement
 from app.buyers.models import Buyer
 from app.db import utcnow
 from app.deals.models import Deal, DealStage
-from app.jp import fiscal_year_of, fiscal_year_range, format_percent, format_signed_yen, to_jst
+from app.jp import (
+    fiscal_year_of,
+    fiscal_year_range,
+    format_percent,
+    format_signed_yen,
+    to_jst,
+)
 from app.orders.models import Delivery, DeliveryStatus, Order, OrderMonth, OrderStatus
 from app.timeline import service as timeline
 from app.timeline.models import EntryKind
@@ -35,11 +41,6 @@ class RuleBroken(Exception):
 
 
 # --- pure arithmetic -------------------------------------------------------------------------
-
-
-def today_jst() -> date:
-    """Today's date in Japan (the calendar the users work by)."""
-    return to_jst(utcnow()).date()
 
 
 def first_of_month(day: date) -> date:

@@ -19,7 +19,7 @@ from app.buyers.models import Buyer
 from app.db import utcnow
 from app.deals.models import Deal
 from app.extensions import db
-from app.jp import fiscal_year_label, fiscal_year_of
+from app.jp import fiscal_year_label, fiscal_year_of, today_jst
 from app.orders import service
 from app.orders.forms import (
     DELIVERY_STATUS_LABELS,
@@ -124,7 +124,7 @@ def _int_or_none(value: str | None) -> int | None:
 def index() -> Any:
     session = _session()
     params = _list_params()
-    this_fy = fiscal_year_of(service.today_jst())
+    this_fy = fiscal_year_of(today_jst())
     status = params.filters.get("status", "")
     fy = _int_or_none(params.filters.get("fy"))
     if fy is not None and not service.FIRST_FISCAL_YEAR <= fy <= service.LAST_FISCAL_YEAR:
@@ -176,7 +176,7 @@ def _detail_context(order: Order, **forms: Any) -> dict[str, Any]:
     deliveries = service.order_deliveries(session, order.id)
     deadline_day = agreement.forecast_deadline_day if agreement is not None else None
     table = service.build_month_table(order, service.order_months(session, order.id), deadline_day)
-    today = service.today_jst()
+    today = today_jst()
     overdue = {
         d.id for d in deliveries if service.is_overdue(d.due_on, d.delivered_on, d.status, today)
     }
@@ -227,7 +227,7 @@ def new() -> Any:
     form = OrderForm()
     form.buyer_id.choices = _buyer_choices(session)
     if request.method == "GET":
-        form.confirmed_on.data = service.today_jst()
+        form.confirmed_on.data = today_jst()
         buyer_id = request.args.get("buyer_id", "")
         if buyer_id in {c.value for c in form.buyer_id.choices}:
             form.buyer_id.data = buyer_id
@@ -263,7 +263,7 @@ def create_from_deal(deal_id: int) -> Any:
         flash(_("This deal already has an order."), "info")
         return redirect_303(_detail_url(existing))
     try:
-        order = service.create_order_from_deal(session, deal, service.today_jst())
+        order = service.create_order_from_deal(session, deal, today_jst())
         session.commit()
     except service.RuleBroken as exc:
         session.rollback()
@@ -419,7 +419,7 @@ def edit_delivery(order_id: int, delivery_id: int) -> Any:
                 delivered_on=form.delivered_on.data,
                 status=DeliveryStatus(form.status.data),
                 labels=DELIVERY_STATUS_LABELS,
-                today=service.today_jst(),
+                today=today_jst(),
             )
             session.commit()
         except service.RuleBroken as exc:

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from app.buyers.models import Buyer
 from app.catalogs.models import Capability, LostReason
 from app.db import utcnow
-from app.deals.models import Deal, DealCapability, DealStage
+from app.deals.models import CLOSED_STAGES, Deal, DealCapability, DealStage
 from app.deals.service import BOARD_CARD_LIMIT
-from app.jp import JST, fiscal_year_of
+from app.jp import JST, fiscal_year_of, today_jst
 from app.orders.models import Order
 from app.timeline.models import EntryKind, TimelineEntry
 from tests.deals.conftest import (
@@ -355,6 +355,8 @@ def test_board_query_count_does_not_grow_with_deals(client, world, samples, arra
                 title=f"案件{i:03d}",
                 stage=stages[i % len(stages)],
                 lost_reason_id=1 if stages[i % len(stages)] == DealStage.LOST else None,
+                # Decided this fiscal year, so won and lost deals are on the board.
+                closed_on=today_jst() if stages[i % len(stages)] in CLOSED_STAGES else None,
                 owner_id=1 + i % 3,
             )
             for i in range(n)

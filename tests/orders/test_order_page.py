@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.agreements.models import Agreement
 from app.db import utcnow
+from app.jp import today_jst
 from app.orders import service
 from app.orders.models import Delivery, DeliveryStatus, Order, OrderMonth
 from app.timeline.models import EntryKind, TimelineEntry
@@ -137,7 +138,7 @@ def test_lot_status_and_delivery_date(client, world, samples, read):
     client.post(url, data={**data, "status": "delivered"})
     assert (lot(read).status, lot(read).delivered_on) == (
         DeliveryStatus.DELIVERED,
-        service.today_jst(),
+        today_jst(),
     )
     client.post(url, data={**data, "status": "accepted", "delivered_on": "2026-06-30"})
     assert (lot(read).status, lot(read).delivered_on) == (
@@ -196,7 +197,7 @@ def test_readers_cannot_change_lots(client, world, samples, read):
 
 
 def test_overdue_lots_are_highlighted(client, world, samples, arrange):
-    today = service.today_jst()
+    today = today_jst()
 
     def lots(s):
         s.add_all(
@@ -336,7 +337,7 @@ def test_forecasts_after_the_deadline_are_late(client, world, samples, arrange, 
 
     arrange(deadline)
     client.login_as(world.coordinator)
-    today = service.today_jst()
+    today = today_jst()
     this_month = today.replace(day=1)
     late_key = this_month.strftime("%Y-%m")  # its deadline (last month) has passed
     future = service.add_months(this_month, 2)

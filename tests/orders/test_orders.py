@@ -14,8 +14,7 @@ from app.agreements.models import Agreement, AgreementKind
 from app.buyers.models import Buyer
 from app.db import utcnow
 from app.deals.models import Deal, DealStage
-from app.jp import fiscal_year_of, fiscal_year_range
-from app.orders import service
+from app.jp import fiscal_year_of, fiscal_year_range, today_jst
 from app.orders.models import Order, OrderMonth, OrderStatus
 from app.timeline.models import EntryKind, TimelineEntry
 from tests.orders.conftest import assert_error_at, count, flashes
@@ -27,7 +26,7 @@ HX = {"HX-Request": "true"}
 
 
 def this_fy() -> int:
-    return fiscal_year_of(service.today_jst())
+    return fiscal_year_of(today_jst())
 
 
 def add_orders(arrange, n: int, buyer_id: int = 1, **values) -> None:
@@ -278,7 +277,7 @@ def test_deal_without_close_date_is_confirmed_today_without_agreement(
     client.login_as(world.admin)
     assert client.post(f"/t/alpha/orders/from-deal/{deal_id}").status_code == 303
     order = read(lambda s: s.scalars(select(Order).where(Order.deal_id == deal_id)).one())
-    assert order.confirmed_on == service.today_jst()
+    assert order.confirmed_on == today_jst()
     assert order.agreement_id is None
 
 
@@ -322,7 +321,7 @@ def test_new_order_without_a_deal(client, world, samples, read):
     client.login_as(world.coordinator)
     page = client.get("/t/alpha/orders/new")
     assert page.status_code == 200
-    assert service.today_jst().isoformat() in page.text  # confirmed today by default
+    assert today_jst().isoformat() in page.text  # confirmed today by default
     response = client.post(
         "/t/alpha/orders/new",
         data={
