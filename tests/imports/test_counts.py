@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from app.buyers.models import Buyer
@@ -103,21 +101,13 @@ def test_confirm_costs_the_same_for_3_and_60_rows(app, client, catalogue, query_
     print(f"\nconfirm (new rows): {costs[1]} statements")
 
 
-def test_ten_thousand_facilities(app, client, catalogue):
-    """Bulk: ids reserved in one statement, capabilities looked up once, one flush."""
+def test_a_thousand_facilities_in_one_go(app, client, catalogue):
+    """Bulk: ids reserved in one statement, capabilities looked up once, one flush.
+    (The 10,000-row timing is measured by `make bench`, not asserted here.)"""
     client.login_as(catalogue.admin)
-    data = facilities_csv(10_000)
-    started = time.perf_counter()
-    token = upload_ok(client, "facilities", data)
+    token = upload_ok(client, "facilities", facilities_csv(1_000))
     preview = client.get(f"{BASE}/facilities/{token}")
     assert 'id="preview"' in preview.text
-    checked = time.perf_counter()
     assert confirm(client, "facilities", token).status_code == 303
-    done = time.perf_counter()
-    assert count(app, catalogue.alpha.id, Facility) == 10_000
-    assert count(app, catalogue.alpha.id, FacilityCapability) == 20_000
-    print(
-        f"\n10,000 facilities: upload + preview {checked - started:.2f} s, "
-        f"confirm (check again + write) {done - checked:.2f} s"
-    )
-    assert done - checked < 60  # generous bound; the figure above is the measure
+    assert count(app, catalogue.alpha.id, Facility) == 1_000
+    assert count(app, catalogue.alpha.id, FacilityCapability) == 2_000
