@@ -52,6 +52,8 @@ class Settings:
     # argon2id cost; tests lower it so the suite stays fast.
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536
+    # Long work (imports) runs in a thread with visible progress; tests run it inline.
+    background_jobs: bool = True
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 

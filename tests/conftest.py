@@ -61,6 +61,7 @@ def make_settings(database: DatabaseUnderTest, instance: Path, **overrides: Any)
         "mail_backend": "memory",
         "argon2_time_cost": 1,
         "argon2_memory_cost": 1024,
+        "background_jobs": False,
         "testing": True,
     }
     values.update(overrides)

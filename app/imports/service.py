@@ -14,7 +14,7 @@ import secrets
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -132,10 +132,19 @@ def _assign(obj: Any, columns: Sequence[Column], values: dict[str, Any]) -> None
         setattr(obj, column.target or column.field, value)
 
 
-def apply(session: Session, outcome: Outcome, tenant_id: int) -> ImportResult:
+FLUSH_CHUNK = 1_000  # rows per flush, so progress can be shown on long imports
+
+
+def apply(
+    session: Session,
+    outcome: Outcome,
+    tenant_id: int,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
     """Write the checked rows: new records in bulk (ids reserved in one statement), updates
-    on the matched records, capabilities replaced where the column is in the file. One flush;
-    the caller commits (or rolls back: nothing is half-written)."""
+    on the matched records, capabilities replaced where the column is in the file. Flushed
+    in chunks of rows (``progress`` is told how many rows are written) inside the caller's
+    transaction: the caller commits, or rolls back and nothing is half-written."""
     if not outcome.ok:
         raise ValueError("an outcome with errors cannot be imported")
     spec = outcome.spec
@@ -173,10 +182,28 @@ def apply(session: Session, outcome: Outcome, tenant_id: int) -> ImportResult:
     links: list[Any] = []
     if has_capabilities and spec.kind in ("facilities", "deals"):
         links = _replace_capabilities(session, spec, outcome, set(existing))
-    session.add_all(new_objects)
+    _write(session, len(updates), new_objects, links, progress or (lambda _done: None))
+    return ImportResult(created=len(creates), updated=len(updates))
+
+
+def _write(
+    session: Session,
+    updated: int,
+    new_objects: list[Any],
+    links: list[Any],
+    progress: Callable[[int], None],
+) -> None:
+    session.flush()  # the updates
+    written = updated
+    for start in range(0, len(new_objects), FLUSH_CHUNK):
+        chunk = new_objects[start : start + FLUSH_CHUNK]
+        session.add_all(chunk)
+        session.flush()
+        written += len(chunk)
+        progress(written)
     session.add_all(links)
     session.flush()
-    return ImportResult(created=len(creates), updated=len(updates))
+    progress(written)
 
 
 def _replace_capabilities(

@@ -13,7 +13,6 @@ from flask import (
     Response,
     abort,
     current_app,
-    flash,
     g,
     request,
     url_for,
@@ -21,6 +20,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.extensions import db
@@ -28,6 +28,8 @@ from app.imports import engine, service
 from app.imports.engine import Outcome, Problem, RowError, Spec
 from app.imports.forms import ConfirmForm, EncodingForm, UploadForm
 from app.imports.specs import SPECS
+from app.jobs import JobStore, Progress
+from app.jobs import run as run_job
 from app.jp import JST
 from app.web.errors import error_page
 from app.web.htmx import redirect_303, render
@@ -268,31 +270,60 @@ def confirm(kind: str, token: str) -> Any:
     upload = store.claim(token, kind, current_user.id)
     if upload is None:
         return _gone(kind)
-    session = db.session
     try:
         data = upload.read()
         outcome, problem = _check(kind, data, encoding or None)
-        if outcome is None or not outcome.ok:
-            # The workspace changed since the preview (or the file cannot be read): show why.
-            store.release(upload)
-            return _preview_page(kind, upload, data, encoding or None, outcome, problem), 422
-        result = service.apply(session, outcome, g.tenant.id)
-        session.commit()
     except Exception:
-        session.rollback()
         store.release(upload)  # nothing was written: the file can be confirmed again
         raise
-    store.delete(upload)
-    flash(
-        _(
+    if outcome is None or not outcome.ok:
+        # The workspace changed since the preview (or the file cannot be read): show why.
+        store.release(upload)
+        return _preview_page(kind, upload, data, encoding or None, outcome, problem), 422
+    # The write runs as a job with visible progress; the file stays until it succeeds.
+    jobs = _jobs()
+    job = jobs.create(g.tenant.id, current_user.id, kind, total=len(outcome.rows))
+    tenant_id, label = g.tenant.id, str(KIND_LABELS[kind])
+
+    def write(session: Session, progress: Progress) -> str:
+        try:
+            result = service.apply(session, outcome, tenant_id, progress)
+        except Exception:
+            store.release(upload)  # nothing was written: the file can be confirmed again
+            raise
+        store.delete(upload)
+        return _(
             "Imported %(label)s: %(created)d added, %(updated)d updated.",
-            label=KIND_LABELS[kind],
+            label=label,
             created=result.created,
             updated=result.updated,
-        ),
-        "success",
+        )
+
+    settings = current_app.extensions["renkei_settings"]
+    run_job(
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        jobs,
+        job,
+        write,
+        background=settings.background_jobs,
     )
-    return redirect_303(_list_url(kind))
+    return redirect_303(url_for("imports.progress", kind=kind, job_id=job.id))
+
+
+def _jobs() -> JobStore:
+    return JobStore(Path(current_app.instance_path) / "jobs")
+
+
+@bp.get("/<kind>/jobs/<job_id>")
+@staff_view(write=True)
+def progress(kind: str, job_id: str) -> Any:
+    """The import's progress; the fragment polls itself every second while it runs."""
+    _spec_or_404(kind)
+    job = _jobs().load(g.tenant.id, job_id, current_user.id)
+    if job is None or job.kind != kind:
+        return error_page(410, _("This import is not available (finished long ago or unknown)."))
+    context = {"job": job, "kind": kind, "label": KIND_LABELS[kind], "list_url": _list_url(kind)}
+    return render("imports/progress.html", "imports/_progress.html", "progress", **context)
 
 
 # --- exports -----------------------------------------------------------------------------------

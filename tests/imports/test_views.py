@@ -418,7 +418,10 @@ def test_a_failure_while_writing_leaves_nothing_and_keeps_the_upload(
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(service, "apply", apply_then_fail)
-    assert confirm(client, "facilities", token).status_code == 500
+    response = confirm(client, "facilities", token)
+    assert response.status_code == 303
+    progress = client.get(response.headers["Location"])
+    assert progress.status_code == 200 and "flash-error" in progress.text
     assert count(app, catalogue.alpha.id, Facility) == 0
     assert count(app, catalogue.alpha.id, FacilityCapability) == 0
     monkeypatch.setattr(service, "apply", real_apply)
