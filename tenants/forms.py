@@ -7,9 +7,10 @@ import re
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, ValidationError
 
 from app.auth.forms import REQUIRED, EmailFieldJa, NewPasswordMixin
+from app.buyers.fields import YenField
 from tenants.models import INVITABLE_ROLES, TenantKind
 from tenants.prefectures import PREFECTURES
 
@@ -92,7 +93,17 @@ class SignupWithAccountForm(NewPasswordMixin, SignupForm):
 
 
 class SettingsForm(WorkspaceFields):
-    pass
+    min_annual_volume = YenField(
+        _l("Minimum annual volume of a deal (yen)"),
+        validators=[
+            DataRequired(message=REQUIRED),
+            NumberRange(min=0, message=_l("The amount cannot be negative.")),
+        ],
+        description=_l(
+            "Deals under this volume a year are marked. The seed report advises declining "
+            "deals that cannot reach about 2,000,000 yen a year."
+        ),
+    )
 
 
 class InviteForm(FlaskForm):

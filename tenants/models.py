@@ -36,6 +36,9 @@ def str_enum(enum_class: type[enum.Enum]) -> Enum:
     )
 
 
+DEFAULT_MIN_ANNUAL_VOLUME = 2_000_000
+
+
 class TenantKind(enum.StrEnum):
     MUNICIPALITY = "municipality"
     PREFECTURE = "prefecture"
@@ -66,13 +69,20 @@ class Tenant(Base):
     """A workspace: one municipality, prefecture or support center running a program."""
 
     __tablename__ = "tenants"
-    __table_args__ = (CheckConstraint("length(prefecture_code) = 2", name="prefecture_code"),)
+    __table_args__ = (
+        CheckConstraint("length(prefecture_code) = 2", name="prefecture_code"),
+        CheckConstraint("min_annual_volume >= 0", name="min_annual_volume_non_negative"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     slug: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     kind: Mapped[TenantKind] = mapped_column(str_enum(TenantKind))
     prefecture_code: Mapped[str] = mapped_column(String(2))
+    # The seed report's guidance: decline deals that cannot reach this volume a year (yen).
+    min_annual_volume: Mapped[int] = mapped_column(
+        Integer, default=DEFAULT_MIN_ANNUAL_VOLUME, server_default=str(DEFAULT_MIN_ANNUAL_VOLUME)
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     archived_at: Mapped[datetime | None] = mapped_column(default=None)
 

@@ -28,11 +28,11 @@ from app.jp import fiscal_year_of, fiscal_year_range, format_yen
 from app.timeline.models import EntryKind
 from app.timeline.service import add_entry
 from app.web.listing import text_search
-from tenants.models import STAFF_ROLES, Membership, MembershipStatus
+from tenants.models import DEFAULT_MIN_ANNUAL_VOLUME, STAFF_ROLES, Membership, MembershipStatus
 
 # The seed report's guidance: decline deals that cannot reach about ¥2M a year, and secure at
 # least six months of continuation. A constant for now; it should become a workspace setting.
-MINIMUM_ANNUAL_VOLUME = 2_000_000
+MINIMUM_ANNUAL_VOLUME = DEFAULT_MIN_ANNUAL_VOLUME  # each workspace sets its own (settings)
 MINIMUM_CONTINUATION_MONTHS = 6
 # Upper bounds that keep amounts inside a 32-bit integer column (and catch typos).
 MAX_YEN = 2_000_000_000

@@ -37,6 +37,12 @@ bp = tenant_blueprint("deals", __name__, "/deals")
 BOARD_FILTERS = ("buyer", "owner", "recurring", "fy")
 
 
+def _minimum_volume() -> int:
+    """The workspace's minimum annual volume (error pages render without a workspace)."""
+    tenant = g.get("tenant")
+    return tenant.min_annual_volume if tenant is not None else service.MINIMUM_ANNUAL_VOLUME
+
+
 @bp.context_processor
 def deal_helpers() -> dict[str, Any]:
     return {
@@ -44,10 +50,10 @@ def deal_helpers() -> dict[str, Any]:
         "pricing_label": lambda basis: (
             service.PRICING_LABELS.get(PricingBasis(basis), basis) if basis else ""
         ),
-        "deal_warnings": service.deal_warnings,
+        "deal_warnings": lambda deal: service.deal_warnings(deal, _minimum_volume()),
         "warning_labels": service.WARNING_LABELS,
         "annual_volume": service.annual_volume,
-        "minimum_volume": service.MINIMUM_ANNUAL_VOLUME,
+        "minimum_volume": _minimum_volume(),
         "previous_stage": service.previous_stage,
         "next_stage": service.next_stage,
         "pipeline": service.PIPELINE,
