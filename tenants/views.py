@@ -10,9 +10,11 @@ from flask_login import current_user, login_required, login_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from app.attention import needs_attention
 from app.auth.models import User
 from app.auth.service import create_user, find_user_by_email
 from app.extensions import db
+from app.jp import today_jst
 from app.web.htmx import redirect_303, render
 from tenants import service
 from tenants.audit import AuditEvent
@@ -99,7 +101,13 @@ def dashboard() -> Any:
         .order_by(AuditEvent.id.desc())
         .limit(5)
     ).all()
-    return render("workspace/dashboard.html", member_count=member_count, recent=recent)
+    return render(
+        "workspace/dashboard.html",
+        member_count=member_count,
+        recent=recent,
+        attention=needs_attention(session, today_jst()),
+        today=today_jst(),
+    )
 
 
 def _members_context(invite_form: InviteForm | None = None) -> dict[str, Any]:
