@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, ValidationError
+from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
 
 from app.auth.forms import REQUIRED, EmailFieldJa, NewPasswordMixin
-from app.buyers.fields import YenField
+from app.web.fields import YenField, strip
 from tenants.models import INVITABLE_ROLES, TenantKind
 from tenants.prefectures import PREFECTURES
 
@@ -36,10 +37,6 @@ ROLE_LABELS = {
 }
 
 ROLE_CHOICES = [SelectChoice(role.value, ROLE_LABELS[role.value]) for role in INVITABLE_ROLES]
-
-
-def strip(value: str | None) -> str:
-    return (value or "").strip()
 
 
 class WorkspaceFields(FlaskForm):
@@ -92,13 +89,17 @@ class SignupWithAccountForm(NewPasswordMixin, SignupForm):
     email = EmailFieldJa()
 
 
+def number_required(_form: Any, field: Any) -> None:
+    """Required, where 0 is a real answer (DataRequired would refuse it)."""
+    if field.data is None:
+        raise StopValidation(str(REQUIRED))
+
+
 class SettingsForm(WorkspaceFields):
     min_annual_volume = YenField(
         _l("Minimum annual volume of a deal (yen)"),
-        validators=[
-            DataRequired(message=REQUIRED),
-            NumberRange(min=0, message=_l("The amount cannot be negative.")),
-        ],
+        # YenField itself refuses a negative amount; 0 is allowed (no minimum).
+        validators=[number_required],
         description=_l(
             "Deals under this volume a year are marked. The seed report advises declining "
             "deals that cannot reach about 2,000,000 yen a year."

@@ -18,14 +18,14 @@ from wtforms.validators import DataRequired, InputRequired, Optional
 from app.agreements import service
 from app.agreements.models import ActionStatus, AgreementKind
 from app.auth.forms import REQUIRED
-from app.buyers.fields import (
-    JaDateField,
+from app.web.fields import (
+    DateFieldJa,
     TextField,
     WholeNumberField,
     YenField,
-    at_least,
     between,
     max_length,
+    strip,
 )
 
 MAX_TEXT = 4000
@@ -52,7 +52,7 @@ def text_area(label: Any, limit: int = MAX_TEXT, **kwargs: Any) -> TextAreaField
     return TextAreaField(
         label,
         validators=[max_length(limit)],
-        filters=[lambda value: (value or "").strip()],
+        filters=[strip],
         **kwargs,
     )
 
@@ -95,10 +95,10 @@ class AgreementForm(FlaskForm):
         invalid_choice_message=_l("Choose goals from the list."),
         description=_l("Linking to the plan (総合計画) makes the agreement part of policy."),
     )
-    signed_on = JaDateField(_l("Signed on"), validators=[Optional()])
-    starts_on = JaDateField(_l("Starts on"), validators=[Optional()])
-    ends_on = JaDateField(_l("Ends on"), validators=[Optional()])
-    renewal_on = JaDateField(
+    signed_on = DateFieldJa(_l("Signed on"), validators=[Optional()])
+    starts_on = DateFieldJa(_l("Starts on"), validators=[Optional()])
+    ends_on = DateFieldJa(_l("Ends on"), validators=[Optional()])
+    renewal_on = DateFieldJa(
         _l("Renewal date"),
         validators=[Optional()],
         description=_l("When the renewal must be decided; a reminder appears before it."),
@@ -122,7 +122,7 @@ class AgreementForm(FlaskForm):
     )
     onsite_rate_yen = YenField(
         _l("Rate of a paid on-site visit (yen)"),
-        validators=[Optional(), at_least(0)],
+        validators=[Optional()],
         description=_l("Per visit, beyond the free ones."),
     )
     response_time_hours = WholeNumberField(
@@ -206,7 +206,7 @@ class ActionItemForm(FlaskForm):
         _l("Action item"), validators=[DataRequired(message=REQUIRED), max_length(200)]
     )
     owner = TextField(_l("Owner"), validators=[max_length(100)])
-    due_on = JaDateField(_l("Due date"), validators=[Optional()])
+    due_on = DateFieldJa(_l("Due date"), validators=[Optional()])
     status = SelectField(
         _l("Status"),
         choices=[

@@ -10,9 +10,9 @@ from wtforms import EmailField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import URL, DataRequired, Email, Optional, ValidationError
 
 from app.auth.forms import REQUIRED, normalise_email
-from app.buyers.fields import TextField, max_length, nfkc
 from app.deals.models import DealStage
 from app.orders.models import OrderStatus
+from app.web.fields import TextField, fold, max_length, nfkc, strip
 from tenants.prefectures import PREFECTURES
 
 MAX_NOTES = 4000
@@ -42,7 +42,7 @@ ORDER_STATUS_LABELS = {
 
 def postal_code(value: str | None) -> str:
     """123-4567 from １２３４５６７, 1234567 or 123-4567; other input is kept for the error."""
-    text = nfkc(value).replace("ー", "-").replace("−", "-")
+    text = fold(value)
     match = POSTAL_CODE.match(text)
     return f"{match.group(1)}-{match.group(2)}" if match else text
 
@@ -97,7 +97,7 @@ class BuyerForm(FlaskForm):
     notes = TextAreaField(
         _l("Notes"),
         validators=[max_length(MAX_NOTES)],
-        filters=[lambda value: (value or "").strip()],
+        filters=[strip],
         description=_l("What coordinators should know: history, preferences, decision makers."),
     )
 

@@ -1,104 +1,33 @@
-"""Catalogue forms, and the number fields the workspace's record forms share.
-
-The number fields read what people type in Japan: full-width digits (１２３), thousands
-separators (12,000) and surrounding spaces; their messages are in the user's language.
-"""
+"""Catalogue forms: processes, difficulty levels, plan goals and lost reasons."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Sequence
 from typing import Any, Literal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import FloatField, IntegerField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, StopValidation
+from wtforms import StringField, TextAreaField
+from wtforms.validators import DataRequired, Optional
 
 from app.auth.forms import REQUIRED
-
-TOO_LONG = _l("Use at most %(max)d characters.")
-
-
-def strip(value: str | None) -> str:
-    return (value or "").strip()
+from app.web.fields import WholeNumberField, between, max_length, strip
 
 
-INTEGER = re.compile(r"^[+-]?[0-9]+$")
-DECIMAL = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
-
-
-def normalise_number(text: str) -> str:
-    """'１２,０００円 ' → '12000': NFKC folds full-width digits and signs."""
-    folded = unicodedata.normalize("NFKC", text).strip().replace(",", "")
-    return folded.removesuffix("円").strip()
-
-
-def _raw(valuelist: Sequence[Any] | None) -> str | None:
-    if not valuelist:
-        return None
-    text = normalise_number(str(valuelist[0]))
-    return text or None
-
-
-class _StopWhenUnreadable:
-    """Input that is not a number gets one message, not also "required" or "out of range"."""
-
-    process_errors: list[Any]
-
-    def pre_validate(self, form: Any) -> None:
-        if self.process_errors:
-            raise StopValidation()
-
-
-class WholeNumberField(_StopWhenUnreadable, IntegerField):
-    """An integer: blank is None (add Optional or DataRequired), junk is a Japanese error."""
-
-    def process_formdata(self, valuelist: Sequence[Any] | None) -> None:
-        text = _raw(valuelist)
-        self.data = None
-        if text is None:
-            return
-        if not INTEGER.match(text):
-            raise ValueError(_l("Enter a whole number."))
-        self.data = int(text)
-
-
-class DecimalNumberField(_StopWhenUnreadable, FloatField):
-    """A finite decimal number (no NaN or infinity)."""
-
-    def process_formdata(self, valuelist: Sequence[Any] | None) -> None:
-        text = _raw(valuelist)
-        self.data = None
-        if text is None:
-            return
-        if not DECIMAL.match(text):
-            raise ValueError(_l("Enter a number."))
-        self.data = float(text)
-
-
-def in_range(low: int | float, high: int | float) -> NumberRange:
-    return NumberRange(min=low, max=high, message=_l("Enter a number from %(min)s to %(max)s."))
-
-
-def name_field(label: Any, max_length: int, **kwargs: Any) -> StringField:
+def name_field(label: Any, limit: int, **kwargs: Any) -> StringField:
+    """A required, stripped name of at most ``limit`` characters (facility forms use it too)."""
     return StringField(
         label,
-        validators=[DataRequired(message=REQUIRED), Length(max=max_length, message=TOO_LONG)],
+        validators=[DataRequired(message=REQUIRED), max_length(limit)],
         filters=[strip],
         **kwargs,
     )
-
-
-# --- the catalogue forms ------------------------------------------------------------------
 
 
 class CapabilityForm(FlaskForm):
     name = name_field(_l("Process name"), 60, description=_l("For example: 組立, 梱包, 検品"))
     description = TextAreaField(
         _l("Description"),
-        validators=[Optional(), Length(max=2000, message=TOO_LONG)],
+        validators=[Optional(), max_length(2000)],
         filters=[strip],
     )
 
@@ -109,7 +38,7 @@ class LevelForm(FlaskForm):
     name = name_field(_l("Level name"), 60, description=_l("For example: やさしい, ふつう"))
     definition = TextAreaField(
         _l("Definition"),
-        validators=[DataRequired(message=REQUIRED), Length(max=2000, message=TOO_LONG)],
+        validators=[DataRequired(message=REQUIRED), max_length(2000)],
         filters=[strip],
         description=_l("What work of this level requires, so that everyone judges alike."),
     )
@@ -118,7 +47,7 @@ class LevelForm(FlaskForm):
 class NewLevelForm(LevelForm):
     level = WholeNumberField(
         _l("Level"),
-        validators=[DataRequired(message=REQUIRED), in_range(1, 10)],
+        validators=[DataRequired(message=REQUIRED), between(1, 10)],
         description=_l("1 (easiest) to 10."),
     )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
@@ -20,7 +19,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget, TextInput
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.auth.forms import REQUIRED
 from app.deals.models import Deal, DealStage, PricingBasis
@@ -33,15 +32,12 @@ from app.deals.service import (
     DealData,
     compute_amount,
 )
+from app.web.fields import YenField, nfkc, parse_whole_number, strip
 
 ONE_OFF = "one_off"
 RECURRING = "recurring"
 INVALID_CHOICE = _l("Choose one of the options.")
 INVALID_DATE = _l("Enter a date as YYYY-MM-DD.")
-
-
-def strip(value: str | None) -> str:
-    return (value or "").strip()
 
 
 def optional_int(value: Any) -> int | None:
@@ -56,19 +52,11 @@ def choices(rows: Iterable[tuple[Any, Any]], empty: Any = None) -> list[SelectCh
     return options + [SelectChoice(str(value), label) for value, label in rows]
 
 
-def parse_yen(value: Any) -> int | None:
-    """Whole yen from what people type: 1,200,000 / １２０００００ / 1200000円 / ¥1,200,000.
-    Empty gives None; anything else raises ValueError."""
-    raw = unicodedata.normalize("NFKC", str(value or ""))
-    raw = raw.replace(",", "").replace("円", "").replace("¥", "").strip()
-    return int(raw) if raw else None
-
-
 def preview_amount(monthly: str, months: str) -> int | None:
     """The recurring amount while the form is being typed, or None if not computable yet."""
     try:
-        monthly_yen = parse_yen(monthly)
-        month_count = int(unicodedata.normalize("NFKC", months).strip())
+        monthly_yen = parse_whole_number(monthly)
+        month_count = int(nfkc(months))
     except ValueError:
         return None
     if monthly_yen is None or not 0 <= monthly_yen <= MAX_YEN or not 0 < month_count <= MAX_MONTHS:
@@ -76,32 +64,11 @@ def preview_amount(monthly: str, months: str) -> int | None:
     return compute_amount(True, None, monthly_yen, month_count)
 
 
-class YenField(IntegerField):
-    """Whole yen, typed as people write it (see parse_yen)."""
-
-    widget = TextInput()
-
-    def __init__(self, label: Any = None, validators: Any = None, **kwargs: Any) -> None:
-        kwargs.setdefault("render_kw", {"inputmode": "numeric", "autocomplete": "off"})
-        super().__init__(label, validators, **kwargs)
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        if not valuelist:
-            return
-        try:
-            self.data = parse_yen(valuelist[0])
-        except ValueError as exc:
-            self.data = None
-            raise ValueError(_l("Enter an amount in whole yen, e.g. 1200000.")) from exc
-
-
-def yen_validators() -> list[Any]:
-    return [
-        Optional(),
-        NumberRange(
-            min=0, max=MAX_YEN, message=_l("Enter an amount between 0 and 2,000,000,000 yen.")
-        ),
-    ]
+# YenField refuses negative amounts itself; a deal's amount also has the pipeline's ceiling.
+AMOUNT_RANGE = NumberRange(
+    min=0, max=MAX_YEN, message=_l("Enter an amount between 0 and 2,000,000,000 yen.")
+)
+YEN_INPUT = {"autocomplete": "off"}
 
 
 class DealForm(FlaskForm):
@@ -136,12 +103,14 @@ class DealForm(FlaskForm):
     )
     amount = YenField(
         _l("Amount (yen)"),
-        validators=yen_validators(),
+        validators=[Optional(), AMOUNT_RANGE],
+        render_kw=YEN_INPUT,
         description=_l("For a one-off deal: the whole amount."),
     )
     monthly_amount = YenField(
         _l("Monthly amount (yen)"),
-        validators=yen_validators(),
+        validators=[Optional(), AMOUNT_RANGE],
+        render_kw=YEN_INPUT,
         description=_l("For a recurring deal."),
     )
     expected_months = IntegerField(

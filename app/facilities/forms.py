@@ -3,37 +3,36 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import (
     DataRequired,
     Email,
     InputRequired,
-    Length,
     Optional,
-    StopValidation,
     ValidationError,
 )
 
 from app.auth.forms import REQUIRED
-from app.catalogs.forms import (
-    TOO_LONG,
-    DecimalNumberField,
-    WholeNumberField,
-    in_range,
-    name_field,
-    strip,
-)
+from app.catalogs.forms import name_field
 from app.catalogs.models import Capability, DifficultyLevel
 from app.facilities.models import FacilityKind, FacilityStatus
 from app.facilities.service import PROFICIENCY_LEVELS, PROFILE_FIELDS
 from app.jp import fiscal_year_label
+from app.web.fields import (
+    DateFieldJa,
+    DecimalNumberField,
+    WholeNumberField,
+    between,
+    fold,
+    max_length,
+    strip,
+)
 from tenants.prefectures import PREFECTURES
 
 KIND_LABELS = {
@@ -61,37 +60,10 @@ EARLIEST_DATE = date(1950, 1, 1)
 LATEST_DATE = date(2100, 12, 31)
 
 
-def fold(value: str | None) -> str:
-    """Full-width letters, digits and hyphens to their ASCII forms, trimmed."""
-    text = unicodedata.normalize("NFKC", value or "").strip()
-    return text.replace("ー", "-").replace("−", "-")
-
-
 def optional_int(value: Any) -> int | None:
     if value is None or value in ("", "None"):
         return None
     return int(value)
-
-
-class JapaneseDateField(DateField):
-    """YYYY-MM-DD (what the date picker sends) or YYYY/MM/DD; one message when unreadable."""
-
-    def process_formdata(self, valuelist: Sequence[Any] | None) -> None:
-        self.data = None
-        text = fold(str(valuelist[0])) if valuelist else ""
-        if not text:
-            return
-        for pattern in ("%Y-%m-%d", "%Y/%m/%d"):
-            try:
-                self.data = datetime.strptime(text, pattern).date()
-            except ValueError:
-                continue
-            return
-        raise ValueError(_l("Enter a date like 2025-04-01."))
-
-    def pre_validate(self, form: Any) -> None:
-        if self.process_errors:
-            raise StopValidation()
 
 
 def choice_list(labels: dict[Any, Any]) -> list[SelectChoice]:
@@ -126,50 +98,46 @@ class FacilityForm(FlaskForm):
         default="",
         invalid_choice_message=NOT_A_CHOICE,
     )
-    municipality = StringField(
-        _l("Municipality"), filters=[strip], validators=[Length(max=60, message=TOO_LONG)]
-    )
+    municipality = StringField(_l("Municipality"), filters=[strip], validators=[max_length(60)])
     address = StringField(
         _l("Address"),
         filters=[strip],
-        validators=[Length(max=200, message=TOO_LONG)],
+        validators=[max_length(200)],
         description=_l("After the municipality: district, block, building."),
     )
     latitude = DecimalNumberField(
         _l("Latitude"),
-        validators=[Optional(), in_range(-90, 90)],
+        validators=[Optional(), between(-90, 90)],
         description=_l("Decimal degrees, e.g. 34.9756. Leave both blank if unknown."),
     )
     longitude = DecimalNumberField(
         _l("Longitude"),
-        validators=[Optional(), in_range(-180, 180)],
+        validators=[Optional(), between(-180, 180)],
         description=_l("Decimal degrees, e.g. 138.3828."),
     )
-    contact_name = StringField(
-        _l("Contact person"), filters=[strip], validators=[Length(max=100, message=TOO_LONG)]
-    )
+    contact_name = StringField(_l("Contact person"), filters=[strip], validators=[max_length(100)])
     contact_phone = StringField(
-        _l("Phone"), filters=[fold], validators=[Optional(), Length(max=30, message=TOO_LONG)]
+        _l("Phone"), filters=[fold], validators=[Optional(), max_length(30)]
     )
     contact_email = StringField(
         _l("Contact e-mail address"),
         filters=[strip],
         validators=[
             Optional(),
-            Length(max=254, message=TOO_LONG),
+            max_length(254),
             Email(message=_l("Enter a valid e-mail address."), check_deliverability=False),
         ],
     )
     equipment = TextAreaField(
         _l("Equipment"),
         filters=[strip],
-        validators=[Length(max=4000, message=TOO_LONG)],
+        validators=[max_length(4000)],
         description=_l("Machines, tools and measuring instruments the facility can use."),
     )
     certifications = TextAreaField(
         _l("Certifications"),
         filters=[strip],
-        validators=[Length(max=4000, message=TOO_LONG)],
+        validators=[max_length(4000)],
     )
     max_difficulty = SelectField(
         _l("Highest difficulty level it takes"),
@@ -179,19 +147,17 @@ class FacilityForm(FlaskForm):
     )
     workers = WholeNumberField(
         _l("Workers"),
-        validators=[Optional(), in_range(0, 10_000)],
+        validators=[Optional(), between(0, 10_000)],
         description=_l("People who can take on joint-order work."),
     )
     hours_per_month = WholeNumberField(
         _l("Work hours per month"),
-        validators=[Optional(), in_range(0, 1_000_000)],
+        validators=[Optional(), between(0, 1_000_000)],
         description=_l("Total hours a month the facility can give to joint-order work."),
     )
     pc_experience = BooleanField(_l("Has experience with PC work"))
-    participating_since = JapaneseDateField(_l("Participating since"), validators=[Optional()])
-    notes = TextAreaField(
-        _l("Notes"), filters=[strip], validators=[Length(max=4000, message=TOO_LONG)]
-    )
+    participating_since = DateFieldJa(_l("Participating since"), validators=[Optional()])
+    notes = TextAreaField(_l("Notes"), filters=[strip], validators=[max_length(4000)])
 
     def validate_postal_code(self, field: StringField) -> None:
         match = POSTAL_CODE.match(field.data or "")
@@ -203,7 +169,7 @@ class FacilityForm(FlaskForm):
         if not PHONE.match(field.data or ""):
             raise ValidationError(_l("Enter a phone number with digits and hyphens."))
 
-    def validate_participating_since(self, field: JapaneseDateField) -> None:
+    def validate_participating_since(self, field: DateFieldJa) -> None:
         if field.data is not None and not EARLIEST_DATE <= field.data <= LATEST_DATE:
             raise ValidationError(
                 _l(
@@ -262,10 +228,10 @@ class WageForm(FlaskForm):
     fiscal_year = SelectField(_l("Fiscal year"), coerce=int, invalid_choice_message=NOT_A_CHOICE)
     avg_monthly_wage = WholeNumberField(
         _l("Average monthly wage per worker (yen)"),
-        validators=[InputRequired(message=REQUIRED), in_range(0, 10_000_000)],
+        validators=[InputRequired(message=REQUIRED), between(0, 10_000_000)],
     )
     workers = WholeNumberField(
-        _l("Workers paid that year"), validators=[Optional(), in_range(0, 10_000)]
+        _l("Workers paid that year"), validators=[Optional(), between(0, 10_000)]
     )
 
 

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import unicodedata
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (
-    DateField,
-    HiddenField,
-    IntegerField,
-    SelectChoice,
-    SelectField,
-    StringField,
-    TextAreaField,
-)
+from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import (
     DataRequired,
     InputRequired,
     Length,
+    NumberRange,
     Optional,
     ValidationError,
 )
@@ -28,6 +20,7 @@ from wtforms.validators import (
 from app.auth.forms import REQUIRED
 from app.orders.models import DeliveryStatus, OrderStatus
 from app.orders.service import MAX_SCHEDULE_MONTHS, schedule_problem
+from app.web.fields import DateFieldJa, WholeNumberField, YenField, nfkc, strip
 
 STATUS_LABELS = {
     OrderStatus.CONFIRMED: _l("Order confirmed"),
@@ -43,92 +36,6 @@ DELIVERY_STATUS_LABELS = {
     DeliveryStatus.ACCEPTED: _l("Accepted on inspection"),
     DeliveryStatus.REJECTED: _l("Sent back"),
 }
-
-BAD_DATE = _l("Enter a date as YYYY-MM-DD.")
-BAD_AMOUNT = _l("Enter a whole number of yen, e.g. 120000.")
-BAD_NUMBER = _l("Enter a whole number.")
-NEGATIVE = _l("Amounts cannot be negative.")
-TOO_LARGE = _l("This number is too large.")
-# The columns are 32-bit integers on every database.
-MAX_INTEGER = 2_147_483_647
-
-
-def strip(value: str | None) -> str:
-    return (value or "").strip()
-
-
-def _normalise(text: str) -> str:
-    """Full-width digits and separators typed on Japanese keyboards become plain ASCII."""
-    return unicodedata.normalize("NFKC", text).strip()
-
-
-class DateFieldJa(DateField):
-    """A date field (YYYY-MM-DD, also YYYY/MM/DD and full-width digits); blank is None."""
-
-    def __init__(self, label: Any = None, validators: Any = None, **kwargs: Any) -> None:
-        super().__init__(label, validators, format=["%Y-%m-%d", "%Y/%m/%d"], **kwargs)
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        if not valuelist:
-            return
-        text = _normalise(" ".join(str(v) for v in valuelist))
-        self.data = None
-        if not text:
-            return
-        for fmt in self.format:
-            try:
-                self.data = datetime.strptime(text, fmt).date()
-            except ValueError:
-                continue
-            return
-        raise ValueError(str(BAD_DATE))
-
-
-class WholeNumberField(IntegerField):
-    """An integer typed the way people type it: "120,000", full-width digits, a trailing 円.
-    Blank is None (unknown)."""
-
-    def __init__(
-        self, label: Any = None, validators: Any = None, bad_input: Any = BAD_NUMBER, **kwargs: Any
-    ) -> None:
-        super().__init__(label, validators, **kwargs)
-        self.bad_input = bad_input
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        if not valuelist:
-            return
-        text = _normalise(str(valuelist[0])).replace(",", "").replace(" ", "")
-        text = text.removesuffix("円").removeprefix("¥")
-        self.data = None
-        if not text:
-            return
-        try:
-            self.data = int(text)
-        except ValueError as exc:
-            raise ValueError(str(self.bad_input)) from exc
-
-
-def within_range(negative_message: Any) -> Any:
-    """0 ≤ value ≤ what the column holds. Unparsable input already has its own error."""
-
-    def check(_form: Any, field: Any) -> None:
-        if field.data is None:
-            return
-        if field.data < 0:
-            raise ValidationError(negative_message)
-        if field.data > MAX_INTEGER:
-            raise ValidationError(TOO_LARGE)
-
-    return check
-
-
-def yen_field(label: Any, required: bool = False) -> WholeNumberField:
-    first = InputRequired(message=REQUIRED) if required else Optional()
-    return WholeNumberField(
-        label,
-        validators=[first, within_range(NEGATIVE)],
-        bad_input=BAD_AMOUNT,
-    )
 
 
 def check_choice(field: SelectField, message: Any) -> None:
@@ -194,11 +101,14 @@ class DeliveryForm(FlaskForm):
     lot_no = StringField(
         _l("Lot no."),
         validators=[DataRequired(message=REQUIRED), Length(max=40)],
-        filters=[lambda v: _normalise(v or "")],
+        filters=[nfkc],
     )
     quantity = WholeNumberField(
         _l("Quantity"),
-        validators=[InputRequired(REQUIRED), within_range(_l("Cannot be negative."))],
+        validators=[
+            InputRequired(REQUIRED),
+            NumberRange(min=0, message=_l("Cannot be negative.")),
+        ],
     )
     due_on = DateFieldJa(_l("Due date"), validators=[InputRequired(REQUIRED)])
 
@@ -219,8 +129,8 @@ class MonthForm(FlaskForm):
     """One month of the monthly table: the buyer's forecast and the amount placed."""
 
     month = HiddenField(validators=[InputRequired(REQUIRED)])
-    forecast = yen_field(_l("Forecast (yen)"))
-    actual = yen_field(_l("Actual (yen)"))
+    forecast = YenField(_l("Forecast (yen)"), validators=[Optional()])
+    actual = YenField(_l("Actual (yen)"), validators=[Optional()])
 
     def validate_month(self, field: HiddenField) -> None:
         if self.month_date() is None:

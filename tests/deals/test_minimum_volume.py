@@ -31,6 +31,7 @@ def test_admin_sets_the_minimum_and_deals_are_marked_against_it(
         assert s.get(Tenant, world.alpha.id).min_annual_volume == 1_000_000
     page = client.get(f"/t/alpha/deals/{deal_id}").text
     assert 'data-warning="below_minimum"' not in page
+    assert set_minimum(client, "0").status_code == 303  # no minimum at all is allowed
 
 
 def test_a_negative_or_missing_minimum_is_refused_at_the_field(app, client, world):
