@@ -35,6 +35,7 @@ test-postgresql: install-dev translations
 BENCH_DB ?= sqlite
 bench: install-dev translations
 	$(BIN)/python -m tests.bench.bench_lists --db=$(BENCH_DB)
+	$(BIN)/python -m tests.bench.bench_matching
 
 e2e: install-dev translations system-packages
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
