@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from app.mail import outbox
 from tenants.isolation import tenant_scope
 from tenants.models import Membership, Role, Tenant, TenantKind
 from tests.support.database import DatabaseUnderTest, provide_database
+from tests.support.samples import add_sample_records
 
 PASSWORD = "correct horse battery"
 
@@ -190,6 +191,43 @@ def world(app: Flask) -> World:
         }
         s.commit()
         return World(alpha, beta, memberships=memberships, **people)
+
+
+@pytest.fixture
+def samples(app: Flask, world: World) -> dict[str, int]:
+    """One record of every kind in alpha (see tests/support/samples.py); table → id."""
+    with app.app_context(), db.new_session() as s:
+        ids = add_sample_records(s, world.memberships["admin"])
+        s.commit()
+    return ids
+
+
+@pytest.fixture
+def arrange(app: Flask, world: World) -> Callable[..., Any]:
+    """Run ``fn(session)`` inside alpha (or another tenant) and commit; returns its result."""
+
+    def run(fn: Callable[[Any], Any], tenant_id: int | None = None) -> Any:
+        with app.app_context(), db.new_session() as s, tenant_scope(s, tenant_id or world.alpha.id):
+            result = fn(s)
+            s.flush()
+            s.commit()
+            return result
+
+    return run
+
+
+@pytest.fixture
+def read(app: Flask, world: World) -> Callable[..., Any]:
+    """Run ``fn(session)`` inside alpha (or another tenant) to check results; the objects
+    it returns are detached, so their loaded attributes stay readable."""
+
+    def run(fn: Callable[[Any], Any], tenant_id: int | None = None) -> Any:
+        with app.app_context(), db.new_session() as s, tenant_scope(s, tenant_id or world.alpha.id):
+            result = fn(s)
+            s.expunge_all()
+            return result
+
+    return run
 
 
 @pytest.fixture

@@ -8,55 +8,16 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 from app.deals.models import Deal, DealStage
-from app.extensions import db
-from tenants.isolation import tenant_scope
 from tests.e2e import conftest as e2e
-from tests.support.samples import add_sample_records
 
 HX = {"HX-Request": "true"}
 
 # The browser tests here use the e2e package's live server and system Chromium.
 browser_type_launch_args = e2e.browser_type_launch_args
 live_server = e2e.live_server
-
-
-@pytest.fixture
-def samples(app, world) -> dict[str, int]:
-    with app.app_context(), db.new_session() as s:
-        ids = add_sample_records(s, world.memberships["admin"])
-        s.commit()
-    return ids
-
-
-@pytest.fixture
-def arrange(app, world) -> Callable[..., Any]:
-    """Run ``fn(session)`` inside alpha (or another tenant) and commit; returns its result."""
-
-    def run(fn: Callable[[Any], Any], tenant_id: int | None = None) -> Any:
-        with app.app_context(), db.new_session() as s, tenant_scope(s, tenant_id or world.alpha.id):
-            result = fn(s)
-            s.flush()
-            s.commit()
-            return result
-
-    return run
-
-
-@pytest.fixture
-def read(app, world) -> Callable[..., Any]:
-    """Run ``fn(session)`` inside alpha (or another tenant) to check results."""
-
-    def run(fn: Callable[[Any], Any], tenant_id: int | None = None) -> Any:
-        with app.app_context(), db.new_session() as s, tenant_scope(s, tenant_id or world.alpha.id):
-            result = fn(s)
-            s.expunge_all()
-            return result
-
-    return run
 
 
 def count(model: Any, *where: Any) -> Callable[[Any], int]:

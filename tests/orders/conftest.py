@@ -8,45 +8,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
-
-from app.extensions import db
-from tenants.isolation import tenant_scope
-from tests.support.samples import add_sample_records
-
-
-@pytest.fixture
-def samples(app, world) -> dict[str, int]:
-    with app.app_context(), db.new_session() as s:
-        ids = add_sample_records(s, world.memberships["admin"])
-        s.commit()
-    return ids
-
-
-@pytest.fixture
-def arrange(app, world) -> Callable[..., Any]:
-    """Run ``fn(session)`` inside alpha (or another tenant) and commit; returns its result."""
-
-    def run(fn: Callable[[Any], Any], tenant_id: int | None = None) -> Any:
-        with app.app_context(), db.new_session() as s, tenant_scope(s, tenant_id or world.alpha.id):
-            result = fn(s)
-            s.flush()
-            s.commit()
-            return result
-
-    return run
-
-
-@pytest.fixture
-def read(app, world) -> Callable[..., Any]:
-    """Run ``fn(session)`` inside alpha for checking results."""
-
-    def run(fn: Callable[[Any], Any], tenant_id: int | None = None) -> Any:
-        with app.app_context(), db.new_session() as s, tenant_scope(s, tenant_id or world.alpha.id):
-            return fn(s)
-
-    return run
 
 
 def count(model: Any) -> Callable[[Any], int]:
