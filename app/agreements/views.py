@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
-from werkzeug.routing import BuildError
 
 from app.agreements import service
 from app.agreements.forms import (
@@ -20,11 +19,11 @@ from app.agreements.forms import (
 )
 from app.agreements.models import ActionItem, Agreement
 from app.buyers import service as buyers
-from app.buyers.forms import ORDER_STATUS_LABELS
 from app.buyers.models import Buyer
 from app.db import utcnow
 from app.extensions import db
 from app.jp import today_jst
+from app.orders.forms import STATUS_LABELS as ORDER_STATUS_LABELS
 from app.web.htmx import is_htmx, redirect_303, render
 from app.web.listing import ListParams, paginate
 from tenants.context import current_membership, staff_view, tenant_blueprint
@@ -38,14 +37,6 @@ DUE_CHOICES = (30, 60, 90, 180, 365)
 
 def today() -> date:  # a seam the tests replace
     return today_jst()
-
-
-def optional_url(endpoint: str, **values: Any) -> str | None:
-    """The URL of a screen of another package, or None while that screen does not exist."""
-    try:
-        return url_for(endpoint, **values)
-    except BuildError:
-        return None
 
 
 def _agreement_or_404(agreement_id: int) -> Agreement:
@@ -142,7 +133,6 @@ def _form_page(form: AgreementForm, agreement: Agreement | None) -> Any:
         "agreements/form.html",
         form=form,
         agreement=agreement,
-        catalogs_url=optional_url("catalogs.index"),
     ), 422 if form.errors else 200
 
 
@@ -188,7 +178,6 @@ def _detail_context(
         "status_labels": ACTION_STATUS_LABELS,
         "remote_labels": REMOTE_FIRST_LABELS,
         "order_status_labels": ORDER_STATUS_LABELS,
-        "optional_url": optional_url,
         "min_commitment": service.MIN_COMMITMENT_MONTHS,
     }
 

@@ -10,8 +10,6 @@ from wtforms import EmailField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import URL, DataRequired, Email, Optional, ValidationError
 
 from app.auth.forms import REQUIRED, normalise_email
-from app.deals.models import DealStage
-from app.orders.models import OrderStatus
 from app.web.fields import TextField, fold, max_length, nfkc, strip
 from tenants.prefectures import PREFECTURES
 
@@ -21,23 +19,6 @@ POSTAL_CODE = re.compile(r"^(\d{3})-?(\d{4})$")
 PHONE = re.compile(r"^\+?[0-9()\- ]{6,30}$")
 # Katakana and hiragana (with the long-vowel mark, middle dot and spaces): how names sort.
 KANA = re.compile(r"^[\u3041-\u3096\u309D-\u309F\u30A1-\u30FA\u30FC-\u30FF・ ]*$")
-
-# The same words as the deals and orders screens use (views do not import other packages).
-DEAL_STAGE_LABELS = {
-    DealStage.LEAD: _l("Lead"),
-    DealStage.HEARING: _l("Hearing"),
-    DealStage.TRIAL: _l("Site visit / trial"),
-    DealStage.QUOTE: _l("Quote"),
-    DealStage.WON: _l("Won"),
-    DealStage.LOST: _l("Lost"),
-}
-ORDER_STATUS_LABELS = {
-    OrderStatus.CONFIRMED: _l("Order confirmed"),
-    OrderStatus.IN_PROGRESS: _l("Work in progress"),
-    OrderStatus.DELIVERED: _l("Delivered"),
-    OrderStatus.CLOSED: _l("Completed"),
-    OrderStatus.CANCELLED: _l("Cancelled"),
-}
 
 
 def postal_code(value: str | None) -> str:

@@ -6,27 +6,20 @@ from typing import Any
 
 from flask import abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
-from werkzeug.routing import BuildError
 
 from app.agreements.forms import KIND_LABELS as AGREEMENT_KIND_LABELS
 from app.buyers import service
-from app.buyers.forms import DEAL_STAGE_LABELS, ORDER_STATUS_LABELS, BuyerForm
+from app.buyers.forms import BuyerForm
 from app.buyers.models import Buyer
 from app.db import utcnow
+from app.deals.service import STAGE_LABELS as DEAL_STAGE_LABELS
 from app.extensions import db
+from app.orders.forms import STATUS_LABELS as ORDER_STATUS_LABELS
 from app.web.htmx import redirect_303, render
 from app.web.listing import ListParams, paginate
 from tenants.context import staff_view, tenant_blueprint
 
 bp = tenant_blueprint("buyers", __name__, "/buyers")
-
-
-def optional_url(endpoint: str, **values: Any) -> str | None:
-    """The URL of a screen of another package, or None while that screen does not exist."""
-    try:
-        return url_for(endpoint, **values)
-    except BuildError:
-        return None
 
 
 def _buyer_or_404(buyer_id: int) -> Buyer:
@@ -73,7 +66,6 @@ def detail(buyer_id: int) -> Any:
         "buyers/detail.html",
         buyer=buyer,
         history=service.history(db.session, buyer.id),
-        optional_url=optional_url,
         stage_labels=DEAL_STAGE_LABELS,
         status_labels=ORDER_STATUS_LABELS,
         agreement_kind_labels=AGREEMENT_KIND_LABELS,

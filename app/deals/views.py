@@ -10,7 +10,6 @@ from flask import abort, flash, g, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
-from werkzeug.routing import BuildError
 
 from app.db import utcnow
 from app.deals import service
@@ -218,19 +217,13 @@ def amount_preview() -> Any:
 
 
 def _order_links(deal: Deal, can_write: bool) -> dict[str, Any]:
-    """The order made from this won deal, or the button to make one (when orders can)."""
+    """The order made from this won deal, or the button to make one."""
     order = db.session.scalar(select(Order).where(Order.deal_id == deal.id))
     order_url = create_order_url = None
     if order is not None:
-        try:
-            order_url = url_for("orders.detail", order_id=order.id)
-        except BuildError:
-            order_url = None
+        order_url = url_for("orders.detail", order_id=order.id)
     elif deal.stage == DealStage.WON and can_write and not deal.archived:
-        try:
-            create_order_url = url_for("orders.create_from_deal", deal_id=deal.id)
-        except BuildError:
-            create_order_url = None
+        create_order_url = url_for("orders.create_from_deal", deal_id=deal.id)
     return {"order": order, "order_url": order_url, "create_order_url": create_order_url}
 
 

@@ -83,11 +83,8 @@ def _store() -> service.UploadStore:
 
 
 def _list_url(kind: str) -> str:
-    """The list of the imported records if that screen exists, else this page."""
-    endpoint = f"{kind}.index"
-    if endpoint in current_app.view_functions:
-        return url_for(endpoint)
-    return url_for("imports.index")
+    """The list of the imported records."""
+    return url_for(f"{kind}.index")
 
 
 # --- the page ----------------------------------------------------------------------------------

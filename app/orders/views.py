@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from flask import abort, current_app, flash, g, request, url_for
+from flask import abort, flash, g, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -59,13 +59,6 @@ def _order_or_404(order_id: int) -> Order:
     if order is None:
         abort(404)
     return order
-
-
-def _url_if(endpoint: str, **values: Any) -> str | None:
-    """A link to another package's page, or None while that page does not exist yet."""
-    if endpoint not in current_app.view_functions:
-        return None
-    return url_for(endpoint, **values)
 
 
 def _detail_url(order: Order, anchor: str = "") -> str:
@@ -156,7 +149,6 @@ def index() -> Any:
         statuses=STATUS_LABELS,
         fiscal_years=fiscal_years,
         this_fy_label=fiscal_year_label(this_fy),
-        buyer_links="buyers.detail" in current_app.view_functions,
         can_write=current_membership().can_write,
     )
 
@@ -203,10 +195,10 @@ def _detail_context(order: Order, **forms: Any) -> dict[str, Any]:
         "post_url": url_for("orders.add_note", order_id=order.id),
         "can_write": can_write,
         "can_manage": current_membership().can_write,
-        "buyer_url": _url_if("buyers.detail", buyer_id=order.buyer_id),
-        "deal_url": _url_if("deals.detail", deal_id=order.deal_id) if order.deal_id else None,
+        "buyer_url": url_for("buyers.detail", buyer_id=order.buyer_id),
+        "deal_url": url_for("deals.detail", deal_id=order.deal_id) if order.deal_id else None,
         "agreement_url": (
-            _url_if("agreements.detail", agreement_id=order.agreement_id)
+            url_for("agreements.detail", agreement_id=order.agreement_id)
             if order.agreement_id
             else None
         ),
@@ -268,7 +260,7 @@ def create_from_deal(deal_id: int) -> Any:
     except service.RuleBroken as exc:
         session.rollback()
         flash(str(exc), "error")
-        deal_url = _url_if("deals.detail", deal_id=deal.id)
+        deal_url = url_for("deals.detail", deal_id=deal.id)
         return render("orders/from_deal_refused.html", deal=deal, deal_url=deal_url), 422
     except IntegrityError:
         # Someone made the order a moment ago: show theirs.
