@@ -6,6 +6,14 @@ from app.buyers.models import Buyer
 from app.catalogs.models import Capability, DifficultyLevel, LostReason, PlanGoal
 from app.deals.models import Deal, DealCapability
 from app.facilities.models import Facility, FacilityCapability, FacilityWage
+from app.matching.models import (
+    Assignment,
+    BuyerExclusion,
+    MatchingSettings,
+    WorkSpec,
+    WorkSpecCapability,
+)
+from app.notifications.models import Notification
 from app.orders.models import Delivery, Order, OrderMonth
 from app.timeline.models import TimelineEntry
 from tenants.audit import AuditEvent
@@ -13,8 +21,33 @@ from tenants.isolation import TenantIdCounter
 from tenants.models import Invitation, Membership, Tenant
 
 __all__ = [
-    "ActionItem", "Agreement", "AgreementGoal", "AuditEvent", "Buyer", "Capability", "Deal",
-    "DealCapability", "Delivery", "DifficultyLevel", "Facility", "FacilityCapability",
-    "FacilityWage", "Invitation", "LostReason", "Membership", "Order", "OrderMonth", "PlanGoal",
-    "Tenant", "TenantIdCounter", "TimelineEntry", "User",
+    "ActionItem",
+    "Agreement",
+    "AgreementGoal",
+    "Assignment",
+    "AuditEvent",
+    "Buyer",
+    "BuyerExclusion",
+    "Capability",
+    "Deal",
+    "DealCapability",
+    "Delivery",
+    "DifficultyLevel",
+    "Facility",
+    "FacilityCapability",
+    "FacilityWage",
+    "Invitation",
+    "LostReason",
+    "MatchingSettings",
+    "Membership",
+    "Notification",
+    "Order",
+    "OrderMonth",
+    "PlanGoal",
+    "Tenant",
+    "TenantIdCounter",
+    "TimelineEntry",
+    "User",
+    "WorkSpec",
+    "WorkSpecCapability",
 ]  # fmt: skip

@@ -56,6 +56,12 @@ OBJECT_LABELS = {
     "deliveries": _l("Delivery"),
     "order_months": _l("Monthly amount"),
     "timeline_entries": _l("Timeline entry"),
+    "work_specs": _l("Work spec"),
+    "work_spec_capabilities": _l("Work spec process"),
+    "buyer_exclusions": _l("Buyer's excluded facility"),
+    "assignments": _l("Assignment"),
+    "matching_settings": _l("Matching weights"),
+    "notifications": _l("Notification"),
 }
 ACTOR_LABELS = {"demo": _l("Demo data loader")}
 

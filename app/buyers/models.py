@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import Float, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -20,6 +20,9 @@ class Buyer(TenantScoped, Timestamps, Archivable, Base):
     postal_code: Mapped[str] = mapped_column(String(8), default="")
     prefecture_code: Mapped[str] = mapped_column(String(2), default="")
     address: Mapped[str] = mapped_column(String(200), default="")
+    # The work site (distance to facilities, on-site work); None when not known.
+    latitude: Mapped[float | None] = mapped_column(Float, default=None)
+    longitude: Mapped[float | None] = mapped_column(Float, default=None)
     website: Mapped[str] = mapped_column(String(200), default="")
     contact_name: Mapped[str] = mapped_column(String(100), default="")
     contact_email: Mapped[str] = mapped_column(String(254), default="")

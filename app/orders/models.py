@@ -45,6 +45,8 @@ class Order(TenantScoped, Timestamps, Archivable, Base):
     confirmed_on: Mapped[date] = mapped_column(Date)
     starts_on: Mapped[date | None] = mapped_column(Date, default=None)
     ends_on: Mapped[date | None] = mapped_column(Date, default=None)
+    # The day work was first assigned to facilities (assignment lead time = this − confirmed_on).
+    assigned_on: Mapped[date | None] = mapped_column(Date, default=None)
     notes: Mapped[str] = mapped_column(Text, default="")
 
 

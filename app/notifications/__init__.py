@@ -1,0 +1,1 @@
+"""In-app notifications to a facility or a member, mailed where an address is set."""
