@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.deals.views import bp as deals_bp
     from app.facilities.views import bp as facilities_bp
     from app.imports.views import bp as imports_bp
+    from app.matching.views import bp as matching_bp
     from app.orders.views import bp as orders_bp
     from app.web.errors import register_error_handlers
     from app.web.views import bp as web_bp
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         agreements_bp,
         deals_bp,
         orders_bp,
+        matching_bp,
         catalogs_bp,
         imports_bp,
     ):
@@ -146,6 +148,7 @@ WORKSPACE_NAV = (
     ("workspace.dashboard", _l("Home"), False),
     ("deals.index", _l("Deals"), False),
     ("orders.index", _l("Orders"), False),
+    ("matching.index", _l("Matching"), False),
     ("facilities.index", _l("Facilities"), False),
     ("buyers.index", _l("Buyers"), False),
     ("agreements.index", _l("Agreements"), False),

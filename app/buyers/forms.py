@@ -10,7 +10,7 @@ from wtforms import EmailField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import URL, DataRequired, Email, Optional, ValidationError
 
 from app.auth.forms import REQUIRED, normalise_email
-from app.web.fields import TextField, fold, max_length, nfkc, strip
+from app.web.fields import DecimalNumberField, TextField, between, fold, max_length, nfkc, strip
 from tenants.prefectures import PREFECTURES
 
 MAX_NOTES = 4000
@@ -56,6 +56,16 @@ class BuyerForm(FlaskForm):
         invalid_choice_message=_l("Choose a prefecture from the list."),
     )
     address = TextField(_l("Address"), validators=[max_length(200)])
+    latitude = DecimalNumberField(
+        _l("Latitude of the work site"),
+        validators=[Optional(), between(-90, 90)],
+        description=_l("Decimal degrees, e.g. 34.9756: used for distances in matching."),
+    )
+    longitude = DecimalNumberField(
+        _l("Longitude of the work site"),
+        validators=[Optional(), between(-180, 180)],
+        description=_l("Decimal degrees, e.g. 138.3828."),
+    )
     website = TextField(
         _l("Website"),
         validators=[
@@ -94,9 +104,9 @@ class BuyerForm(FlaskForm):
         if field.data and not PHONE.match(field.data):
             raise ValidationError(_l("Enter a phone number with digits and hyphens."))
 
-    def values(self) -> dict[str, str]:
+    def values(self) -> dict[str, str | float | None]:
         """The submitted values by column name, for the service."""
-        return {
+        values: dict[str, str | float | None] = {
             name: getattr(self, name).data or ""
             for name in (
                 "name",
@@ -112,3 +122,6 @@ class BuyerForm(FlaskForm):
                 "notes",
             )
         }
+        values["latitude"] = self.latitude.data
+        values["longitude"] = self.longitude.data
+        return values

@@ -31,6 +31,8 @@ EDITABLE = (
     "postal_code",
     "prefecture_code",
     "address",
+    "latitude",
+    "longitude",
     "website",
     "contact_name",
     "contact_email",
