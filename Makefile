@@ -62,7 +62,7 @@ translations: install
 
 # After adding user-visible strings: refresh the catalogue, then translate the new entries.
 extract-messages: install
-	$(BIN)/pybabel -q extract -F app/translations/babel.cfg -k _l -o app/translations/messages.pot .
+	$(BIN)/pybabel -q extract -F app/translations/babel.cfg -k _l -k N_ -o app/translations/messages.pot .
 	$(BIN)/pybabel -q update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
 
 clean:

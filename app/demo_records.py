@@ -44,6 +44,7 @@ from app.facilities.models import (
     FacilityWage,
 )
 from app.jp import JST
+from app.matching.models import Assignment, WorkSpec, WorkSpecCapability
 from app.orders.models import Delivery, DeliveryStatus, Order, OrderMonth, OrderStatus
 from app.timeline.models import EntryKind, TimelineEntry
 from tenants.isolation import tenant_scope
@@ -483,6 +484,7 @@ class _DemoBuilder:
         self.agreements: dict[int, Agreement] = {}  # buyer index -> agreement
         self.overdue_lots = 0
         self.rejected_lots = 0
+        self.teams: dict[int, list[Facility]] = {}  # id(order) -> the facilities sharing it
 
     # -- orchestration --
 
@@ -524,6 +526,7 @@ class _DemoBuilder:
             last += self._order_details(order, deal, job)
         self.session.add_all(last)
         self.session.flush()
+        self._matching(orders)
 
     # -- catalogues --
 
@@ -725,6 +728,8 @@ class _DemoBuilder:
                 contact_name=contact,
                 contact_email=f"info@{domain}.example.co.jp",
                 contact_phone=self._phone(PLACES[municipality].area_code),
+                latitude=PLACES[municipality].latitude,
+                longitude=PLACES[municipality].longitude,
                 notes=notes,
                 created_at=at(created, 11),
                 updated_at=at(created, 11),
@@ -1241,7 +1246,50 @@ class _DemoBuilder:
             created_at=at(confirmed, 15),
             updated_at=at(confirmed, 15),
         )
+        self.teams[id(order)] = team
         return order
+
+    # -- matching: each order's work spec and the months its team worked --
+
+    def _matching(self, orders: list[tuple[Order, Deal, Job]]) -> None:
+        """A work spec per order (hours a month from its monthly amount at ¥1,000 an hour)
+        and, for every month it ran up to today, its team's confirmed assignments: the
+        demo's facilities then have work, free capacity and an assignment lead time."""
+        specs: list[tuple[Order, WorkSpec, Job]] = []
+        for order, deal, job in orders:
+            monthly = deal.monthly_amount or deal.amount
+            hours = min(300, max(20, round(monthly / 1000 / 10) * 10))
+            spec = WorkSpec(order_id=order.id, quantity=hours, difficulty_level=job.difficulty)
+            specs.append((order, spec, job))
+        self.session.add_all([spec for _, spec, _ in specs])
+        self.session.flush()
+        rows: list[object] = []
+        for order, spec, job in specs:
+            rows += [
+                WorkSpecCapability(spec_id=spec.id, capability_id=self.capabilities[name].id)
+                for name in job.capabilities
+            ]
+            team = self.teams.get(id(order), [])
+            if not team or order.starts_on is None or order.status == OrderStatus.CONFIRMED:
+                continue
+            order.assigned_on = max(order.confirmed_on, order.starts_on - timedelta(days=5))
+            last = min(order.ends_on or DEMO_TODAY, DEMO_TODAY)
+            share = spec.quantity / len(team)
+            for month in months_between(order.starts_on, last):
+                rows += [
+                    Assignment(
+                        order_id=order.id,
+                        facility_id=facility.id,
+                        month=month,
+                        quantity=share,
+                        hours=share,
+                        locked=True,
+                        confirmed_at=at(order.assigned_on, 16),
+                    )
+                    for facility in team
+                ]
+        self.session.add_all(rows)
+        self.session.flush()
 
     def _cancel_one(self, orders: list[Order]) -> None:
         """One long running order was cut short by the buyer (取消): its months stop in July."""

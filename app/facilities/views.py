@@ -31,6 +31,7 @@ from app.facilities.forms import (
 )
 from app.facilities.models import Facility
 from app.jp import fiscal_year_of, today_jst
+from app.matching import service as matching
 from app.web.htmx import htmx_target, redirect_303, render
 from app.web.listing import ListParams, paginate
 from tenants.context import staff_view, tenant_blueprint
@@ -124,6 +125,8 @@ def _detail_context(
         "wage_form": wage_form_
         or wage_form(fiscal_years, formdata=None, data={"fiscal_year": _last_closed_fiscal_year()}),
         "proficiency_labels": PROFICIENCY_LABELS,
+        "assignment_rows": matching.assignment_rows(session, facility_id=facility.id),
+        "assignments_show_work": True,
     }
 
 

@@ -77,17 +77,34 @@ class SpecForm(FlaskForm):
         description=_l("Year and month, e.g. 2026-05."),
     )
 
-    def validate_hours_per_unit(self, f: DecimalNumberField) -> None:
-        if self.unit.data == WorkUnit.PIECES.value and f.data is None:
-            raise ValidationError(_l("Enter how many hours one piece takes."))
-
-    def validate_max_distance_km(self, f: WholeNumberField) -> None:
-        if self.on_site.data and f.data is None:
-            raise ValidationError(_l("On-site work needs a maximum distance."))
-
-    def validate_min_lot(self, f: WholeNumberField) -> None:
-        if f.data and self.quantity.data is not None and f.data > self.quantity.data:
-            raise ValidationError(_l("The minimum lot cannot be larger than the quantity."))
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Field checks, then the rules between fields (blank optional fields skip their own
+        inline validators, so these live here)."""
+        valid = super().validate(extra_validators)
+        problems: list[tuple[Any, bool, Any]] = [
+            (
+                self.hours_per_unit,
+                self.unit.data == WorkUnit.PIECES.value and self.hours_per_unit.data is None,
+                _l("Enter how many hours one piece takes."),
+            ),
+            (
+                self.max_distance_km,
+                bool(self.on_site.data) and self.max_distance_km.data is None,
+                _l("On-site work needs a maximum distance."),
+            ),
+            (
+                self.min_lot,
+                self.min_lot.data is not None
+                and self.quantity.data is not None
+                and self.min_lot.data > self.quantity.data,
+                _l("The minimum lot cannot be larger than the quantity."),
+            ),
+        ]
+        for f, broken, message in problems:
+            if broken and not f.errors:
+                f.errors = [*f.errors, message]
+                valid = False
+        return valid
 
     def validate_trial_month(self, f: StringField) -> None:
         if f.data and parse_month(f.data) is None:

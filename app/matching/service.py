@@ -48,6 +48,11 @@ OPEN_ORDER_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.IN_PROGRESS)
 EARTH_RADIUS_KM = 6371.0
 
 
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark only"
+    """Marks a message for the catalogue; the view translates it with its parameters."""
+    return message
+
+
 class MatchingError(Exception):
     """A request the rules refuse; the message (English, translated by the view) says why."""
 
@@ -229,11 +234,11 @@ def save_spec(
     if unit is WorkUnit.HOURS:
         hours_per_unit = 1.0
     if hours_per_unit <= 0:
-        raise MatchingError("Hours per piece must be more than zero.")
+        raise MatchingError(N_("Hours per piece must be more than zero."))
     if min_lot > quantity:
-        raise MatchingError("The minimum lot cannot be larger than the quantity.")
+        raise MatchingError(N_("The minimum lot cannot be larger than the quantity."))
     if on_site and max_distance_km is None:
-        raise MatchingError("On-site work needs a maximum distance.")
+        raise MatchingError(N_("On-site work needs a maximum distance."))
     spec = spec_of(session, subject)
     if spec is None:
         spec = WorkSpec(order_id=subject.id if subject.kind == "order" else None)
@@ -294,7 +299,7 @@ def exclude_facility(session: Session, buyer_id: int, facility_id: int, reason: 
         )
     )
     if exists is not None:
-        raise MatchingError("This facility is already excluded for this buyer.")
+        raise MatchingError(N_("This facility is already excluded for this buyer."))
     session.add(BuyerExclusion(buyer_id=buyer_id, facility_id=facility_id, reason=reason))
     session.flush()
 
@@ -752,7 +757,8 @@ class Confirmation:
     notified: list[Notification]
 
 
-def _fmt(value: float) -> str:
+def format_quantity(value: float) -> str:
+    """1200 → "1,200", 12.5 → "12.5" (one decimal at most)."""
     return f"{value:,.1f}".rstrip("0").rstrip(".")
 
 
@@ -773,34 +779,34 @@ def confirm(
     Refuses quantities that break a hard constraint or a facility's free capacity."""
     quantities = {fid: q for fid, q in quantities.items() if q > EPS}
     if not quantities:
-        raise MatchingError("Choose at least one facility with a quantity.")
+        raise MatchingError(N_("Choose at least one facility with a quantity."))
     if any(not math.isfinite(q) for q in quantities.values()):
-        raise MatchingError("Quantities must be zero or more.")
+        raise MatchingError(N_("Quantities must be zero or more."))
     total = sum(quantities.values())
     if total > spec.quantity + EPS:
         raise MatchingError(
-            "The quantities add up to %(total)s, more than the work's %(quantity)s.",
-            total=_fmt(total),
-            quantity=_fmt(spec.quantity),
+            N_("The quantities add up to %(total)s, more than the work's %(quantity)s."),
+            total=format_quantity(total),
+            quantity=format_quantity(spec.quantity),
         )
     proposal = propose(session, subject, record, spec, month, locked=quantities)
     known = proposal.facilities.records
     unknown = [fid for fid in quantities if fid not in known]
     if unknown:
-        raise MatchingError("A chosen facility does not exist or has left the program.")
+        raise MatchingError(N_("A chosen facility does not exist or has left the program."))
     for warning in proposal.plan.lock_warnings:
         name = known[warning.facility_id].name
         if warning.reason is not None:
             raise MatchingError(
-                "%(facility)s cannot take this work: %(reason)s.",
+                N_("%(facility)s cannot take this work: %(reason)s."),
                 facility=name,
                 reason=str(warning.reason),
             )
         if warning.over_hours > EPS:
             raise MatchingError(
-                "%(facility)s has only %(free)s h free in this month.",
+                N_("%(facility)s has only %(free)s h free in this month."),
                 facility=name,
-                free=_fmt(_free_hours(proposal, warning.facility_id)),
+                free=format_quantity(_free_hours(proposal, warning.facility_id)),
             )
     return _record(session, proposal, quantities, membership_id, today, link)
 
@@ -875,7 +881,7 @@ def _record(
     if info.order is not None and info.order.assigned_on is None:
         info.order.assigned_on = today
     summary = "、".join(
-        f"{proposal.facilities.records[fid].name} {_fmt(q)}{info.unit_label}"
+        f"{proposal.facilities.records[fid].name} {format_quantity(q)}{info.unit_label}"
         for fid, q in sorted(quantities.items())
     )
     timeline.add_entry(
@@ -900,7 +906,7 @@ def _notify(
         title = f"作業の割当: {info.title}（{month}）"
         body = (
             f"{facility.name} 様\n\n{info.buyer.name} の「{info.title}」について、"
-            f"{month}分 {_fmt(quantity)}{unit} をお願いすることになりました。\n"
+            f"{month}分 {format_quantity(quantity)}{unit} をお願いすることになりました。\n"
             "詳しくは担当コーディネーターからご連絡します。"
         )
     else:
@@ -919,3 +925,45 @@ def _notify(
     )
     session.add(note)
     return note
+
+
+# --- assignments shown on other pages --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssignmentRow:
+    assignment: Assignment
+    facility_name: str
+    unit: str  # "h" or "pcs"
+
+
+def assignment_rows(
+    session: Session,
+    *,
+    order_id: int | None = None,
+    deal_id: int | None = None,
+    facility_id: int | None = None,
+    limit: int = 36,
+) -> list[AssignmentRow]:
+    """The latest confirmed assignments of an order, a deal or a facility (one query)."""
+    spec_of_work = or_(
+        and_(Assignment.order_id.is_not(None), WorkSpec.order_id == Assignment.order_id),
+        and_(Assignment.deal_id.is_not(None), WorkSpec.deal_id == Assignment.deal_id),
+    )
+    query = (
+        select(Assignment, Facility.name, WorkSpec.unit)
+        .join(Facility, Facility.id == Assignment.facility_id)
+        .outerjoin(WorkSpec, spec_of_work)
+        .order_by(Assignment.month.desc(), Facility.name)
+        .limit(limit)
+    )
+    if order_id is not None:
+        query = query.where(Assignment.order_id == order_id)
+    if deal_id is not None:
+        query = query.where(Assignment.deal_id == deal_id)
+    if facility_id is not None:
+        query = query.where(Assignment.facility_id == facility_id)
+    return [
+        AssignmentRow(a, name, "pcs" if unit is WorkUnit.PIECES else "h")
+        for a, name, unit in session.execute(query)
+    ]

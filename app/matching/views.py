@@ -78,6 +78,11 @@ NOTE_TEMPLATES = {
 NAMES_PER_REASON = 30
 
 
+@bp.context_processor
+def _helpers() -> dict[str, Any]:
+    return {"qty": service.format_quantity}
+
+
 def _session() -> Session:
     return db.session
 
@@ -511,7 +516,9 @@ def plan_confirm() -> Any:
             record = _subject_record(subject.kind, subject.id)[1]
             spec = service.spec_of(session, subject)
             if spec is None:
-                raise MatchingError("Describe the work first: quantity, processes and conditions.")
+                raise MatchingError(
+                    service.N_("Describe the work first: quantity, processes and conditions.")
+                )
             confirmation = service.confirm(
                 session,
                 subject,

@@ -20,6 +20,7 @@ from app.db import utcnow
 from app.deals.models import Deal
 from app.extensions import db
 from app.jp import fiscal_year_label, fiscal_year_of, today_jst
+from app.matching import service as matching
 from app.orders import service
 from app.orders.forms import (
     DELIVERY_STATUS_LABELS,
@@ -191,6 +192,9 @@ def _detail_context(order: Order, **forms: Any) -> dict[str, Any]:
         "month_form": forms.get("month_form"),
         "month_error_key": forms.get("month_error_key"),
         "entries": timeline.entries(session, order_id=order.id),
+        "assignment_rows": matching.assignment_rows(session, order_id=order.id),
+        "assignments_show_facility": True,
+        "assignments_link": url_for("matching.order_proposal", order_id=order.id),
         "timeline_form": forms.get("timeline_form") or TimelineEntryForm(formdata=None),
         "post_url": url_for("orders.add_note", order_id=order.id),
         "can_write": can_write,
