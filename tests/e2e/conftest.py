@@ -11,6 +11,10 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
+from tests.support.floor import floor
+
+__all__ = ["floor"]
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app.catalogs.models import Capability
 from app.deals.models import Deal, DealStage
-from app.facilities.models import Facility, FacilityCapability, FacilityKind, FacilityStatus
+from app.facilities.models import Facility, FacilityCapability, FacilityKind
 from app.mail import outbox
 from app.matching import service
 from app.matching.models import Assignment, BuyerExclusion, MatchingSettings, WorkSpec
@@ -27,52 +27,6 @@ BASE = "/t/alpha/matching"
 
 def count(model):
     return lambda s: int(s.scalar(select(func.count()).select_from(model)) or 0)
-
-
-@pytest.fixture
-def floor(app, world, samples, arrange):
-    """Order 1 (processes: 組立) runs from June 2026 without end; its spec asks 120 h a month
-    of 組立 ≥ 1.  Facilities 2–4 can do it (60/60/40 h free, wages 15k/30k/45k); facility 5
-    lacks the process; facility 6 is paused.  The sample assignment and exclusion are gone."""
-
-    def build(s):
-        for model in (Assignment, BuyerExclusion, Notification):
-            for row in s.scalars(select(model)):
-                s.delete(row)
-        s.flush()
-        spec = s.scalar(select(WorkSpec).where(WorkSpec.order_id == 1))
-        spec.quantity = 120
-        cap = samples["capabilities"]
-        rows = [
-            ("ひまわり作業所", 60, 15_000, True, "himawari@example.jp"),
-            ("あおば工房", 60, 30_000, True, ""),
-            ("みどり園", 40, 45_000, True, ""),
-            ("つばさ", 100, 10_000, False, ""),
-            ("休止中の事業所", 100, 10_000, True, ""),
-        ]
-        ids = []
-        for name, hours, wage, capable, email in rows:
-            f = Facility(
-                name=name,
-                kind=FacilityKind.TYPE_B,
-                hours_per_month=hours,
-                avg_monthly_wage=wage,
-                workers=10,
-                contact_email=email,
-                status=(
-                    FacilityStatus.PAUSED
-                    if name == "休止中の事業所"
-                    else FacilityStatus.PARTICIPATING
-                ),
-            )
-            s.add(f)
-            s.flush()
-            if capable:
-                s.add(FacilityCapability(facility_id=f.id, capability_id=cap, proficiency=2))
-            ids.append(f.id)
-        return ids
-
-    return arrange(build)
 
 
 def assignments(read):
