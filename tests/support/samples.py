@@ -15,7 +15,13 @@ from app.buyers.models import Buyer
 from app.catalogs.models import Capability, DifficultyLevel, LostReason, PlanGoal
 from app.deals.models import Deal, DealCapability, DealStage
 from app.facilities.models import Facility, FacilityCapability, FacilityKind, FacilityWage
-from app.matching.models import Assignment, BuyerExclusion, WorkSpec, WorkSpecCapability
+from app.matching.models import (
+    Assignment,
+    BuyerExclusion,
+    MatchingSettings,
+    WorkSpec,
+    WorkSpecCapability,
+)
 from app.notifications.models import Notification
 from app.orders.models import Delivery, Order, OrderMonth
 from app.timeline.models import TimelineEntry
@@ -88,6 +94,7 @@ def add_sample_records(session: Session, member: Membership, label: str = "") ->
                     hours=40,
                 ),
                 Notification(facility_id=facility.id, kind="assignment", title="作業の割当"),
+                MatchingSettings(),
             ]
         )
         session.flush()
