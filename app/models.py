@@ -2,6 +2,7 @@
 
 from app.agreements.models import ActionItem, Agreement, AgreementGoal
 from app.auth.models import User
+from app.billing.models import BillingAccount, BillingEvent
 from app.buyers.models import Buyer
 from app.catalogs.models import Capability, DifficultyLevel, LostReason, PlanGoal
 from app.deals.models import Deal, DealCapability
@@ -13,7 +14,8 @@ from tenants.isolation import TenantIdCounter
 from tenants.models import Invitation, Membership, Tenant
 
 __all__ = [
-    "ActionItem", "Agreement", "AgreementGoal", "AuditEvent", "Buyer", "Capability", "Deal",
+    "ActionItem", "Agreement", "AgreementGoal", "AuditEvent", "BillingAccount", "BillingEvent",
+    "Buyer", "Capability", "Deal",
     "DealCapability", "Delivery", "DifficultyLevel", "Facility", "FacilityCapability",
     "FacilityWage", "Invitation", "LostReason", "Membership", "Order", "OrderMonth", "PlanGoal",
     "Tenant", "TenantIdCounter", "TimelineEntry", "User",

@@ -56,8 +56,10 @@ OBJECT_LABELS = {
     "deliveries": _l("Delivery"),
     "order_months": _l("Monthly amount"),
     "timeline_entries": _l("Timeline entry"),
+    "billing_accounts": _l("Billing"),
+    "billing_events": _l("Billing event from Stripe"),
 }
-ACTOR_LABELS = {"demo": _l("Demo data loader")}
+ACTOR_LABELS = {"demo": _l("Demo data loader"), "stripe": _l("Stripe (payments)")}
 
 
 def label(labels: dict[str, Any], code: str | None) -> str:
