@@ -285,12 +285,13 @@ def stripe_webhook() -> Any:
     except (ValueError, stripe.SignatureVerificationError) as exc:
         log.warning("stripe webhook refused: %s", exc)
         return jsonify(error="invalid signature or payload"), 400
+    data = event.to_dict()
     try:
-        outcome = service.handle_event(db.session, config, gateway(), event.to_dict(), utcnow())
+        outcome = service.handle_event(db.session, config, gateway(), data, utcnow())
     except StripeUnavailable:
         db.session.rollback()
         return jsonify(error="stripe unavailable, retry later"), 503
-    log.info("stripe event %s (%s): %s", event.get("id"), event.get("type"), outcome)
+    log.info("stripe event %s (%s): %s", data.get("id"), data.get("type"), outcome)
     return jsonify(received=True, outcome=outcome)
 
 
