@@ -128,10 +128,8 @@ def standing(session: Session, tenant: Tenant, settings: Settings, now: datetime
         subscribed = account.stripe_subscription_id is not None
     trial_ends_at = trial_ends_at or default_trial_end(tenant, settings)
     access = rules.access_for(status, subscribed, trial_ends_at, now)
-    if not subscribed or status in rules.NEVER_PAID:
-        plan: Plan | None = TRIAL
-    else:
-        plan = plan_named(account.plan if account else None)
+    on_trial = not subscribed or status in rules.NEVER_PAID
+    plan = plan_named(TRIAL.code if on_trial or account is None else account.plan)
     return Standing(True, plan, status, access, trial_ends_at, subscribed, account)
 
 

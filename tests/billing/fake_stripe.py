@@ -150,15 +150,11 @@ class FakeStripe:
         """The next ``times`` matching requests answer with a Stripe error."""
         message = "Something went wrong on Stripe's end." if status >= 500 else "Bad request."
         with self.lock:
-            self.failures.append(
-                Failure(method, path_prefix, StripeError(status, message), times)
-            )
+            self.failures.append(Failure(method, path_prefix, StripeError(status, message), times))
 
     def calls_to(self, method: str, path_prefix: str) -> list[Call]:
         with self.lock:
-            return [
-                c for c in self.calls if c.method == method and c.path.startswith(path_prefix)
-            ]
+            return [c for c in self.calls if c.method == method and c.path.startswith(path_prefix)]
 
     def complete_checkout(self, session_id: str, trial: bool = False) -> str:
         """The customer paid on Stripe's page: the session's subscription now exists."""
@@ -510,16 +506,16 @@ class _Handler(BaseHTTPRequestHandler):
     stripe: FakeStripe
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet test output
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._serve("GET")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._serve("POST")
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self._serve("DELETE")
 
     def _serve(self, method: str) -> None:
@@ -557,10 +553,10 @@ class _Handler(BaseHTTPRequestHandler):
             error = StripeError(401, "Invalid API Key provided.", kind="invalid_request_error")
             return error.status, error.body, False
         for failure in fake.failures:
-            if failure.times > 0 and method == failure.method:
-                if path.startswith(failure.path_prefix):
-                    failure.times -= 1
-                    return failure.error.status, failure.error.body, False
+            matches = method == failure.method and path.startswith(failure.path_prefix)
+            if failure.times > 0 and matches:
+                failure.times -= 1
+                return failure.error.status, failure.error.body, False
         key = headers.get("idempotency-key")
         if method == "POST" and key and key in fake.idempotent:
             old_path, old_params, status, payload = fake.idempotent[key]

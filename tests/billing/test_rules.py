@@ -197,9 +197,7 @@ def test_subscription_state_reads_the_period_from_its_items():
 
 def test_invoice_subscription_from_parent_or_older_field():
     assert (
-        invoice_subscription_id(
-            {"parent": {"subscription_details": {"subscription": "sub_new"}}}
-        )
+        invoice_subscription_id({"parent": {"subscription_details": {"subscription": "sub_new"}}})
         == "sub_new"
     )
     assert invoice_subscription_id({"subscription": "sub_old"}) == "sub_old"

@@ -100,9 +100,7 @@ def test_no_signature_header_is_refused(client, stripe_fake, subscription):
     payload = subscription_event(
         stripe_fake, subscription, "customer.subscription.created", "evt_1"
     )
-    response = client.post(
-        WEBHOOK_URL, data=payload, content_type="application/json", csrf=False
-    )
+    response = client.post(WEBHOOK_URL, data=payload, content_type="application/json", csrf=False)
     assert response.status_code == 400
 
 
@@ -240,9 +238,7 @@ def test_checkout_completed_follows_the_new_subscription(
     assert account.status in (BillingStatus.ACTIVE, BillingStatus.TRIALING)
 
 
-def test_events_of_unknown_customers_and_other_types_are_acknowledged(
-    deliver, stripe_fake, read
-):
+def test_events_of_unknown_customers_and_other_types_are_acknowledged(deliver, stripe_fake, read):
     stranger = stripe_fake.create_customer({"name": "よその会社", "metadata": {}})
     foreign = stripe_fake.make_subscription(
         customer=stranger["id"],
@@ -300,9 +296,7 @@ def test_webhook_is_off_without_keys(billing_off, deliver, stripe_fake, subscrip
     assert deliver(payload).status_code == 404
 
 
-def test_the_event_and_its_effect_are_audited_as_stripes(
-    deliver, stripe_fake, subscription, read
-):
+def test_the_event_and_its_effect_are_audited_as_stripes(deliver, stripe_fake, subscription, read):
     before = read(lambda s: s.scalar(select(func.max(AuditEvent.id))))
     deliver(subscription_event(stripe_fake, subscription, "customer.subscription.created", "e1"))
     rows = read(
