@@ -134,7 +134,7 @@ def account_of(read) -> Callable[..., BillingAccount | None]:
 
 
 @pytest.fixture
-def customer(stripe_fake, world, arrange) -> str:
+def customer(stripe_fake, world, set_account) -> str:
     """Alpha already has a Stripe customer (as after its admin's first choice of a plan)."""
     customer = stripe_fake.create_customer(
         {
@@ -143,18 +143,11 @@ def customer(stripe_fake, world, arrange) -> str:
             "metadata": {TENANT_METADATA_KEY: str(world.alpha.id)},
         }
     )
-
-    def open_account(s):
-        s.add(
-            BillingAccount(
-                trial_ends_at=utcnow() + timedelta(days=20),
-                stripe_customer_id=customer["id"],
-                invoice_addressee=world.alpha.name,
-                invoice_email="keiri@alpha.example.jp",
-            )
-        )
-
-    arrange(open_account)
+    set_account(
+        stripe_customer_id=customer["id"],
+        invoice_addressee=world.alpha.name,
+        invoice_email="keiri@alpha.example.jp",
+    )
     return str(customer["id"])
 
 
