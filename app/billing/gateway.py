@@ -51,7 +51,6 @@ class SubscriptionState:
     cancel_at_period_end: bool
     ended_at: datetime | None
     collection_method: str | None
-    tenant_id: int | None
 
     @classmethod
     def from_stripe(cls, data: dict[str, Any]) -> SubscriptionState:
@@ -60,8 +59,6 @@ class SubscriptionState:
         # Since API version 2025-03-31 the billing period lives on the subscription items.
         period_ends = [item.get("current_period_end") for item in items]
         period_end = max((p for p in period_ends if p), default=data.get("current_period_end"))
-        metadata = data.get("metadata") or {}
-        tenant = str(metadata.get(TENANT_METADATA_KEY, ""))
         return cls(
             id=str(data["id"]),
             customer_id=str(_id(data.get("customer")) or ""),
@@ -73,7 +70,6 @@ class SubscriptionState:
             cancel_at_period_end=bool(data.get("cancel_at_period_end")),
             ended_at=_time(data.get("ended_at")),
             collection_method=data.get("collection_method"),
-            tenant_id=int(tenant) if tenant.isdigit() else None,
         )
 
 

@@ -89,7 +89,8 @@ def refuse_when_read_only() -> Any:
         response = make_response("", READ_ONLY_STATUS)
         response.headers["HX-Redirect"] = _same_site_page()
         return response
-    return render("billing/read_only.html", message=message), READ_ONLY_STATUS
+    page = render("billing/read_only.html", message=message, read_only_page=True)
+    return page, READ_ONLY_STATUS
 
 
 def _same_site_page() -> str:

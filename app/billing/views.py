@@ -170,7 +170,6 @@ def checkout() -> Any:
 
 
 @bp.get("/return")
-@open_when_read_only
 @admin_view
 def checkout_return() -> Any:
     """Stripe Checkout sends the admin back here: read the new subscription at once rather

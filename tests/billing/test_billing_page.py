@@ -442,3 +442,18 @@ def test_the_page_costs_a_fixed_number_of_queries(admin, customer, query_counter
     body = text(admin.get(PAGE))
     assert "30件 / 上限500件" in body
     assert len(queries()) == few == 6
+
+
+# --- operators ------------------------------------------------------------------------------------
+
+
+def test_operators_set_a_trial_from_the_command_line(app, world, account_of):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["billing", "trial", "alpha", "--days", "45"])
+    assert result.exit_code == 0, result.output
+    assert "alpha: free trial ends" in result.output
+    ends = account_of().trial_ends_at
+    assert timedelta(days=44) < ends - utcnow() <= timedelta(days=45)
+    unknown = runner.invoke(args=["billing", "trial", "nowhere"])
+    assert unknown.exit_code != 0
+    assert "no workspace 'nowhere'" in unknown.output

@@ -179,7 +179,6 @@ def test_subscription_state_reads_the_period_from_its_items():
             "created": 1_700_000_000,
             "cancel_at_period_end": True,
             "collection_method": "send_invoice",
-            "metadata": {"renkei_tenant_id": "7"},
             "items": {
                 "data": [
                     {"price": {"id": "price_m"}, "current_period_end": 1_731_536_000},
@@ -191,7 +190,6 @@ def test_subscription_state_reads_the_period_from_its_items():
     assert state.price_id == "price_m"
     assert state.current_period_end == datetime.fromtimestamp(1_731_536_000, UTC)
     assert state.cancel_at_period_end
-    assert state.tenant_id == 7
     assert state.trial_end is None
 
 
