@@ -457,3 +457,16 @@ def test_operators_set_a_trial_from_the_command_line(app, world, account_of):
     unknown = runner.invoke(args=["billing", "trial", "nowhere"])
     assert unknown.exit_code != 0
     assert "no workspace 'nowhere'" in unknown.output
+
+
+def test_a_failed_checkout_retried_reuses_the_same_stripe_customer(admin, stripe_fake, account_of):
+    """The customer made before Checkout failed is not kept locally (rolled back); the retry
+    sends the same idempotency key, so Stripe answers with that customer, not a second one."""
+    stripe_fake.fail("POST", "/v1/checkout/sessions", status=500)
+    assert admin.post(PAGE + "/checkout", data={"plan": "municipal"}).status_code == 303
+    assert account_of() is None
+    retry = admin.post(PAGE + "/checkout", data={"plan": "municipal"})
+    assert retry.headers["Location"].startswith("https://checkout.stripe.test/")
+    assert len(stripe_fake.calls_to("POST", "/v1/customers")) == 2
+    assert len(stripe_fake.customers) == 1
+    assert account_of().stripe_customer_id == next(iter(stripe_fake.customers))

@@ -200,3 +200,27 @@ def test_invoice_subscription_from_parent_or_older_field():
     )
     assert invoice_subscription_id({"subscription": "sub_old"}) == "sub_old"
     assert invoice_subscription_id({"parent": None}) is None
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+def test_billing_is_off_by_default_and_needs_both_keys(tmp_path):
+    base = {"SECRET_KEY": "x", "RENKEI_INSTANCE_PATH": str(tmp_path)}
+    assert not Settings.from_env(base).billing_enabled
+    both = Settings.from_env(
+        base
+        | {
+            "STRIPE_SECRET_KEY": "sk_live_x",
+            "STRIPE_WEBHOOK_SECRET": "whsec_x",
+            "STRIPE_PRICE_MUNICIPAL": "price_m",
+            "INVOICE_DAYS_UNTIL_DUE": "14",
+        }
+    )
+    assert both.billing_enabled
+    assert price_ids(both) == {"municipal": "price_m"}
+    assert both.invoice_days_until_due == 14
+    assert both.stripe_api_base == ""  # Stripe's own unless a test says otherwise
+    for only_one in ({"STRIPE_SECRET_KEY": "sk_x"}, {"STRIPE_WEBHOOK_SECRET": "whsec_x"}):
+        with pytest.raises(RuntimeError, match="both"):
+            Settings.from_env(base | only_one)
