@@ -54,12 +54,27 @@ class Settings:
     argon2_memory_cost: int = 65536
     # Long work (imports) runs in a thread with visible progress; tests run it inline.
     background_jobs: bool = True
+    # Stripe billing: off unless both keys are set (the embedded default). The API base is
+    # only changed by the tests, which point the real library at a local fake.
+    stripe_secret_key: str = ""
+    stripe_webhook_secret: str = ""
+    stripe_api_base: str = ""
+    stripe_price_municipal: str = ""
+    stripe_price_prefecture: str = ""
+    stripe_timeout_seconds: float = 20.0
+    stripe_max_network_retries: int = 2
+    billing_trial_days: int = 30
+    invoice_days_until_due: int = 30
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def billing_enabled(self) -> bool:
+        return bool(self.stripe_secret_key and self.stripe_webhook_secret)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -73,6 +88,12 @@ class Settings:
                 raise RuntimeError("SECRET_KEY must be set in production")
             secret = _instance_secret(instance_path)
         redis_url = env.get("REDIS_URL", "")
+        stripe_key, stripe_hook = (
+            env.get("STRIPE_SECRET_KEY", ""),
+            env.get("STRIPE_WEBHOOK_SECRET", ""),
+        )
+        if bool(stripe_key) != bool(stripe_hook):
+            raise RuntimeError("set both STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET, or neither")
         return cls(
             env=mode,
             instance_path=instance_path,
@@ -87,6 +108,13 @@ class Settings:
             smtp_password=env.get("SMTP_PASSWORD", ""),
             smtp_starttls=env.get("SMTP_STARTTLS", "1") != "0",
             ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI", redis_url or "memory://"),
+            stripe_secret_key=stripe_key,
+            stripe_webhook_secret=stripe_hook,
+            stripe_api_base=env.get("STRIPE_API_BASE", ""),
+            stripe_price_municipal=env.get("STRIPE_PRICE_MUNICIPAL", ""),
+            stripe_price_prefecture=env.get("STRIPE_PRICE_PREFECTURE", ""),
+            billing_trial_days=int(env.get("BILLING_TRIAL_DAYS", "30")),
+            invoice_days_until_due=int(env.get("INVOICE_DAYS_UNTIL_DUE", "30")),
         )
 
     def flask_config(self) -> dict[str, Any]:

@@ -38,6 +38,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from app.agreements.views import bp as agreements_bp
     from app.auth.views import bp as auth_bp
+    from app.billing.views import bp as billing_bp
+    from app.billing.views import webhooks as billing_webhooks_bp
     from app.buyers.views import bp as buyers_bp
     from app.catalogs.views import bp as catalogs_bp
     from app.deals.views import bp as deals_bp
@@ -67,6 +69,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         matching_bp,
         catalogs_bp,
         imports_bp,
+        billing_bp,
+        billing_webhooks_bp,
     ):
         app.register_blueprint(blueprint)
     register_error_handlers(app)

@@ -2,6 +2,7 @@
 
 from app.agreements.models import ActionItem, Agreement, AgreementGoal
 from app.auth.models import User
+from app.billing.models import BillingAccount, BillingEvent
 from app.buyers.models import Buyer
 from app.catalogs.models import Capability, DifficultyLevel, LostReason, PlanGoal
 from app.deals.models import Deal, DealCapability
@@ -26,6 +27,8 @@ __all__ = [
     "AgreementGoal",
     "Assignment",
     "AuditEvent",
+    "BillingAccount",
+    "BillingEvent",
     "Buyer",
     "BuyerExclusion",
     "Capability",
@@ -50,4 +53,4 @@ __all__ = [
     "User",
     "WorkSpec",
     "WorkSpecCapability",
-]  # fmt: skip
+]

@@ -62,8 +62,10 @@ OBJECT_LABELS = {
     "assignments": _l("Assignment"),
     "matching_settings": _l("Matching weights"),
     "notifications": _l("Notification"),
+    "billing_accounts": _l("Billing"),
+    "billing_events": _l("Billing event from Stripe"),
 }
-ACTOR_LABELS = {"demo": _l("Demo data loader")}
+ACTOR_LABELS = {"demo": _l("Demo data loader"), "stripe": _l("Stripe (payments)")}
 
 
 def label(labels: dict[str, Any], code: str | None) -> str:

@@ -63,7 +63,15 @@ def enter_tenant() -> Any:
         abort(404)
     g.tenant = tenant
     g.membership = membership
-    return None
+    return _refuse_writes_when_read_only()
+
+
+def _refuse_writes_when_read_only() -> Any:
+    """A canceled (or unpaid, trial-ended) workspace takes no unsafe request: billing decides.
+    Imported here because the billing package itself builds on this module."""
+    from app.billing.guard import refuse_when_read_only
+
+    return refuse_when_read_only()
 
 
 def current_membership() -> Membership:

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app.billing.guard import check_facility_room
 from app.catalogs.models import Capability
 from app.catalogs.service import active_capabilities, difficulty_scale
 from app.extensions import db
@@ -147,6 +148,10 @@ def _form_page(form: FacilityForm, facility: Facility | None) -> Any:
 @staff_view(write=True)
 def new() -> Any:
     session = db.session
+    over_limit = check_facility_room()
+    if over_limit is not None:
+        flash(over_limit, "error")
+        return redirect_303(url_for("facilities.index"))
     form = facility_form(difficulty_scale(session))
     if not form.is_submitted():
         form.prefecture_code.data = g.tenant.prefecture_code
@@ -196,6 +201,10 @@ def archive(facility_id: int) -> Any:
 @staff_view(write=True)
 def restore(facility_id: int) -> Any:
     facility = _facility(facility_id)
+    over_limit = check_facility_room() if facility.archived_at is not None else None
+    if over_limit is not None:
+        flash(over_limit, "error")
+        return redirect_303(url_for("facilities.detail", facility_id=facility.id))
     service.restore(facility)
     db.session.commit()
     flash(_("Facility %(name)s restored.", name=facility.name), "success")

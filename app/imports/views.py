@@ -23,6 +23,7 @@ from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from app.billing.guard import check_facility_room
 from app.extensions import db
 from app.imports import engine, service
 from app.imports.engine import Outcome, Problem, RowError, Spec
@@ -277,6 +278,11 @@ def confirm(kind: str, token: str) -> Any:
         # The workspace changed since the preview (or the file cannot be read): show why.
         store.release(upload)
         return _preview_page(kind, upload, data, encoding or None, outcome, problem), 422
+    if kind == "facilities":  # the plan's facility limit counts imported ones too
+        over_limit = check_facility_room(sum(1 for row in outcome.rows if row.target_id is None))
+        if over_limit is not None:
+            store.release(upload)
+            return _preview_page(kind, upload, data, encoding or None, None, over_limit), 422
     # The write runs as a job with visible progress; the file stays until it succeeds.
     jobs = _jobs()
     job = jobs.create(g.tenant.id, current_user.id, kind, total=len(outcome.rows))

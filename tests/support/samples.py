@@ -6,13 +6,16 @@ which lets URL-map tests fill any ``<int:..._id>`` with 1.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.agreements.models import ActionItem, Agreement, AgreementGoal, AgreementKind
+from app.billing.models import BillingAccount, BillingEvent
 from app.buyers.models import Buyer
 from app.catalogs.models import Capability, DifficultyLevel, LostReason, PlanGoal
+from app.db import utcnow
 from app.deals.models import Deal, DealCapability, DealStage
 from app.facilities.models import Facility, FacilityCapability, FacilityKind, FacilityWage
 from app.matching.models import (
@@ -99,6 +102,10 @@ def add_sample_records(session: Session, member: Membership, label: str = "") ->
         )
         session.flush()
         session.add(WorkSpecCapability(spec_id=spec.id, capability_id=capability.id))
+        # One billing account per workspace (kept if a test made it first), trial running.
+        if session.scalar(select(BillingAccount.id)) is None:
+            session.add(BillingAccount(trial_ends_at=utcnow() + timedelta(days=30)))
+        session.add(BillingEvent(stripe_event_id=f"evt_sample{label}", event_type="sample"))
         session.flush()
     return {
         "capabilities": capability.id,

@@ -1,0 +1,1 @@
+"""Plans, subscription state and Stripe billing of workspaces."""
