@@ -7,6 +7,12 @@ from app.catalogs.models import Capability, DifficultyLevel, LostReason, PlanGoa
 from app.deals.models import Deal, DealCapability
 from app.facilities.models import Facility, FacilityCapability, FacilityWage
 from app.orders.models import Delivery, Order, OrderMonth
+from app.quality.models import (
+    Inspection, InspectionItem, InspectionPhoto, InspectionValue, LotWork, Manual,
+    ManualAcknowledgement, ManualNotice, ManualVersion, Nonconformance, NonconformanceAction,
+    NonconformanceFile, QualityPlan, SupportRequest,
+)  # fmt: skip
+from app.storage.models import StoredFile
 from app.timeline.models import TimelineEntry
 from tenants.audit import AuditEvent
 from tenants.isolation import TenantIdCounter
@@ -17,4 +23,8 @@ __all__ = [
     "DealCapability", "Delivery", "DifficultyLevel", "Facility", "FacilityCapability",
     "FacilityWage", "Invitation", "LostReason", "Membership", "Order", "OrderMonth", "PlanGoal",
     "Tenant", "TenantIdCounter", "TimelineEntry", "User",
+    # quality and files
+    "Inspection", "InspectionItem", "InspectionPhoto", "InspectionValue", "LotWork", "Manual",
+    "ManualAcknowledgement", "ManualNotice", "ManualVersion", "Nonconformance",
+    "NonconformanceAction", "NonconformanceFile", "QualityPlan", "StoredFile", "SupportRequest",
 ]  # fmt: skip
