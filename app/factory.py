@@ -44,6 +44,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.facilities.views import bp as facilities_bp
     from app.imports.views import bp as imports_bp
     from app.orders.views import bp as orders_bp
+    from app.quality.views import bp as quality_bp
+    from app.storage.views import bp as files_bp
     from app.web.errors import register_error_handlers
     from app.web.views import bp as web_bp
     from tenants.views import public as workspaces_bp
@@ -65,6 +67,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         orders_bp,
         catalogs_bp,
         imports_bp,
+        quality_bp,
+        files_bp,
     ):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
@@ -146,6 +150,7 @@ WORKSPACE_NAV = (
     ("workspace.dashboard", _l("Home"), False),
     ("deals.index", _l("Deals"), False),
     ("orders.index", _l("Orders"), False),
+    ("quality.index", _l("Quality"), False),
     ("facilities.index", _l("Facilities"), False),
     ("buyers.index", _l("Buyers"), False),
     ("agreements.index", _l("Agreements"), False),

@@ -72,9 +72,7 @@ class InspectionItem(TenantScoped, Base):
     __tablename__ = "inspection_items"
     __table_args__ = (
         tenant_fk("plan_id", "quality_plans"),
-        CheckConstraint(
-            "kind = 'check' OR nominal IS NOT NULL", name="measurement_has_nominal"
-        ),
+        CheckConstraint("kind = 'check' OR nominal IS NOT NULL", name="measurement_has_nominal"),
         CheckConstraint(
             "(tolerance_minus IS NULL OR tolerance_minus >= 0)"
             " AND (tolerance_plus IS NULL OR tolerance_plus >= 0)",
@@ -347,9 +345,7 @@ class Nonconformance(TenantScoped, Timestamps, Base):
         CheckConstraint(
             "quantity_affected IS NULL OR quantity_affected >= 0", name="quantity_non_negative"
         ),
-        CheckConstraint(
-            "status <> 'closed' OR closed_on IS NOT NULL", name="closed_has_date"
-        ),
+        CheckConstraint("status <> 'closed' OR closed_on IS NOT NULL", name="closed_has_date"),
     )
 
     delivery_id: Mapped[int] = mapped_column(Integer)

@@ -174,10 +174,7 @@ def sampling_plan(lot_size: int, aql: str | float | Decimal, level: str = "II") 
     value = normalise_aql(aql)
     if level not in LEVELS:
         raise SamplingError(f"unknown inspection level {level!r}")
-    if lot_size == 1:
-        letter = "A"
-    else:
-        letter = code_letter(lot_size, level)
+    letter = "A" if lot_size == 1 else code_letter(lot_size, level)
     used, accept, reject = table_2a(letter, value)
     sample = SAMPLE_SIZES[used]
     full = sample >= lot_size
