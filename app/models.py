@@ -8,10 +8,21 @@ from app.deals.models import Deal, DealCapability
 from app.facilities.models import Facility, FacilityCapability, FacilityWage
 from app.orders.models import Delivery, Order, OrderMonth
 from app.quality.models import (
-    Inspection, InspectionItem, InspectionPhoto, InspectionValue, LotWork, Manual,
-    ManualAcknowledgement, ManualNotice, ManualVersion, Nonconformance, NonconformanceAction,
-    NonconformanceFile, QualityPlan, SupportRequest,
-)  # fmt: skip
+    Inspection,
+    InspectionItem,
+    InspectionPhoto,
+    InspectionValue,
+    LotWork,
+    Manual,
+    ManualAcknowledgement,
+    ManualNotice,
+    ManualVersion,
+    Nonconformance,
+    NonconformanceAction,
+    NonconformanceFile,
+    QualityPlan,
+    SupportRequest,
+)
 from app.storage.models import StoredFile
 from app.timeline.models import TimelineEntry
 from tenants.audit import AuditEvent
@@ -21,10 +32,9 @@ from tenants.models import Invitation, Membership, Tenant
 __all__ = [
     "ActionItem", "Agreement", "AgreementGoal", "AuditEvent", "Buyer", "Capability", "Deal",
     "DealCapability", "Delivery", "DifficultyLevel", "Facility", "FacilityCapability",
-    "FacilityWage", "Invitation", "LostReason", "Membership", "Order", "OrderMonth", "PlanGoal",
-    "Tenant", "TenantIdCounter", "TimelineEntry", "User",
-    # quality and files
-    "Inspection", "InspectionItem", "InspectionPhoto", "InspectionValue", "LotWork", "Manual",
-    "ManualAcknowledgement", "ManualNotice", "ManualVersion", "Nonconformance",
-    "NonconformanceAction", "NonconformanceFile", "QualityPlan", "StoredFile", "SupportRequest",
+    "FacilityWage", "Inspection", "InspectionItem", "InspectionPhoto", "InspectionValue",
+    "Invitation", "LostReason", "LotWork", "Manual", "ManualAcknowledgement", "ManualNotice",
+    "ManualVersion", "Membership", "Nonconformance", "NonconformanceAction",
+    "NonconformanceFile", "Order", "OrderMonth", "PlanGoal", "QualityPlan", "StoredFile",
+    "SupportRequest", "Tenant", "TenantIdCounter", "TimelineEntry", "User",
 ]  # fmt: skip
