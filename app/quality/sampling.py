@@ -8,9 +8,10 @@ the acceptance / rejection numbers from Table 2-A, following its arrows:
 - "↑" use the first sampling plan above the arrow (a smaller sample);
 - when the sample size reached equals or exceeds the lot size, inspect 100 %.
 
-Table 2-A is written out below exactly as printed, one string per code letter: ``v`` is ↓,
-``^`` is ↑, and ``a/r`` an acceptance / rejection pair. Code letter R at AQL 0.015 has no plan
-below it (R is the last row), so it points up, to the plan of P (n = 800, Ac 0).
+Table 2-A is written out below as printed, one string per code letter: ``v`` is ↓, ``^`` is
+↑, and ``a/r`` an acceptance / rejection pair. Two cells point out of the table: A at AQL 10
+points up (there is no row above A) and R at AQL 0.015 points down (R is the last row). There
+the first plan the other way is used: C (n = 5, Ac 1) and P (n = 800, Ac 0).
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ _TABLE_2A_ROWS: Final = {
     "N": "v v 0/1 ^ v 1/2 2/3 3/4 5/6 7/8 10/11 14/15 21/22 ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^",
     "P": "v 0/1 ^ v 1/2 2/3 3/4 5/6 7/8 10/11 14/15 21/22 ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^",
     "Q": "0/1 ^ v 1/2 2/3 3/4 5/6 7/8 10/11 14/15 21/22 ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^",
-    "R": "^ ^ 1/2 2/3 3/4 5/6 7/8 10/11 14/15 21/22 ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^",
+    "R": "^ v 1/2 2/3 3/4 5/6 7/8 10/11 14/15 21/22 ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^ ^",
 }
 
 Cell = tuple[int, int] | str  # (Ac, Re), or "v" / "^"
@@ -149,18 +150,19 @@ def code_letter(lot_size: int, level: str = "II") -> str:
 def table_2a(letter: str, aql: str) -> tuple[str, int, int]:
     """Follow the arrows of Table 2-A from (letter, aql): (letter used, Ac, Re)."""
     column = AQL_VALUES.index(normalise_aql(aql))
-    row = LETTERS.index(letter)
-    while True:
-        cell = TABLE_2A[LETTERS[row]][column]
-        if cell == "v":
-            row += 1
-        elif cell == "^":
-            row -= 1
-        else:
-            assert isinstance(cell, tuple)
-            return LETTERS[row], cell[0], cell[1]
-        if not 0 <= row < len(LETTERS):
-            raise AssertionError("an arrow of Table 2-A leads out of the table")
+    start = LETTERS.index(letter)
+    first = TABLE_2A[letter][column]
+    if isinstance(first, tuple):
+        return letter, first[0], first[1]
+    step = 1 if first == "v" else -1
+    for direction in (step, -step):  # the other way only when the arrow leaves the table
+        row = start + direction
+        while 0 <= row < len(LETTERS):
+            cell = TABLE_2A[LETTERS[row]][column]
+            if isinstance(cell, tuple):
+                return LETTERS[row], cell[0], cell[1]
+            row += direction
+    raise AssertionError("a column of Table 2-A without a plan")
 
 
 def sampling_plan(lot_size: int, aql: str | float | Decimal, level: str = "II") -> SamplingPlan:
