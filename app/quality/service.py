@@ -574,6 +574,21 @@ def save_lot_work(
     return work
 
 
+def recorded_lot_quantity(session: Session, delivery_id: int) -> int:
+    """The least a lot can hold: what its facilities made, and the largest share inspected."""
+    made = session.scalar(
+        select(func.coalesce(func.sum(LotWork.quantity), 0)).where(
+            LotWork.delivery_id == delivery_id
+        )
+    )
+    inspected = session.scalar(
+        select(func.coalesce(func.max(Inspection.quantity), 0)).where(
+            Inspection.delivery_id == delivery_id
+        )
+    )
+    return max(int(made or 0), int(inspected or 0))
+
+
 # --- inspections ------------------------------------------------------------------------------
 
 
