@@ -836,7 +836,10 @@ def new_nonconformance() -> Any:
         return redirect_303(url_for("quality.lots"))
     _nc_form_choices(form, delivery)
     message = None
-    if form.validate_on_submit():
+    if delivery is None:
+        # A lot id of another workspace is just not found here: the same answer as a typo.
+        form.delivery_id.errors = [_("Choose a lot of this workspace.")]
+    elif form.validate_on_submit():
         saved: list[Nonconformance] = []
         evidence = _uploads(form.evidence)
         ok, message = _save(
