@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from app.quality import kpi
@@ -44,17 +46,18 @@ def test_no_history_is_none_and_thin_history_stays_near_the_neutral_prior():
 
 
 def test_worse_records_score_lower_and_scores_stay_within_bounds():
-    base = dict(inspected=200, lots_due=10)
-    good = quality_score(QualityCounts(passed=200, lots_on_time=10, **base))
-    reworked = quality_score(QualityCounts(passed=180, reworked=20, lots_on_time=10, **base))
-    failed = quality_score(QualityCounts(passed=180, failed=20, lots_on_time=10, **base))
-    late = quality_score(QualityCounts(passed=200, lots_on_time=2, **base))
+    def score(**counts: Any) -> float:
+        value = quality_score(QualityCounts(inspected=200, lots_due=10, **counts))
+        assert value is not None
+        return value
+
+    good = score(passed=200, lots_on_time=10)
+    reworked = score(passed=180, reworked=20, lots_on_time=10)
+    failed = score(passed=180, failed=20, lots_on_time=10)
+    late = score(passed=200, lots_on_time=2)
     assert good > reworked > failed
     assert good > late
-    awful = quality_score(
-        QualityCounts(failed=200, nonconformances={"critical": 10, "major": 5}, **base)
-    )
-    assert awful == 0.0
+    assert score(failed=200, nonconformances={"critical": 10, "major": 5}) == 0.0
     assert good <= 1.0
 
 

@@ -70,8 +70,8 @@ def test_without_a_lot_the_form_sends_you_to_choose_one(client, world, lot):
 
 def test_a_nonconformance_on_another_workspaces_lot_is_refused(client, world, lot, arrange, read):
     def beta_lots(s):
-        from app.orders.models import Order
         from app.buyers.models import Buyer
+        from app.orders.models import Order
 
         buyer = Buyer(name="ベータ商事")
         s.add(buyer)

@@ -83,6 +83,7 @@ def test_table_2a_follows_the_standards_diagonals():
         limit = 12 if letter in "ABCDE" else 10
         for column in range(len(AQL_VALUES)):
             step = column - first
+            expected: object
             if step < 0:
                 expected = "v"
             elif step <= limit:
