@@ -207,8 +207,8 @@ def test_lists_page_search_and_htmx(client, world, samples, arrange):
 
 def test_outsiders_get_404_on_every_quality_and_file_route(app: Flask, client, world, lot):
     client.login_as(world.outsider)
-    values: dict[str, object] = {name: 1 for name in ("order_id", "item_id", "delivery_id", "inspection_id", "nc_id",
-                                    "action_id", "request_id", "manual_id", "file_id")}  # fmt: skip
+    names = ("order_id", "item_id", "delivery_id", "inspection_id", "nc_id", "action_id")
+    values: dict[str, object] = dict.fromkeys((*names, "request_id", "manual_id", "file_id"), 1)
     routes = [
         r
         for r in app.url_map.iter_rules()
