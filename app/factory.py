@@ -150,7 +150,7 @@ WORKSPACE_NAV = (
     ("workspace.dashboard", _l("Home"), False),
     ("deals.index", _l("Deals"), False),
     ("orders.index", _l("Orders"), False),
-    ("quality.index", _l("Quality"), False),
+    ("quality.index", _l("Quality assurance"), False),
     ("facilities.index", _l("Facilities"), False),
     ("buyers.index", _l("Buyers"), False),
     ("agreements.index", _l("Agreements"), False),
