@@ -525,6 +525,10 @@ class _DemoBuilder:
         self.session.add_all(last)
         self.session.flush()
 
+        from app.quality.demo import add_quality_records
+
+        add_quality_records(self.session, DEMO_TODAY)
+
     # -- catalogues --
 
     def _catalogues(self) -> list[object]:

@@ -85,7 +85,7 @@ SOURCE_LABELS = {
     NonconformanceSource.BUYER: _l("Reported by the buyer"),
 }
 NC_STATUS_LABELS = {
-    NonconformanceStatus.OPEN: _l("Open"),
+    NonconformanceStatus.OPEN: _l("Reported"),
     NonconformanceStatus.INVESTIGATING: _l("Investigating the cause"),
     NonconformanceStatus.ACTING: _l("Taking action"),
     NonconformanceStatus.VERIFYING: _l("Verifying the effect"),
@@ -100,7 +100,7 @@ MODE_LABELS = {
     SupportMode.ONSITE: _l("On site (engineer dispatch)"),
 }
 SUPPORT_STATUS_LABELS = {
-    SupportStatus.OPEN: _l("Open"),
+    SupportStatus.OPEN: _l("Received"),
     SupportStatus.PROMISED: _l("Promised"),
     SupportStatus.DONE: _l("Done"),
     SupportStatus.DECLINED: _l("Declined"),
@@ -230,7 +230,7 @@ class InspectionForm(FlaskForm):
     """An inspection; the view adds one field per inspection item (``item_<id>``)."""
 
     facility_id = ChoiceField(_l("Facility"), _l("Choose a facility from the list."))
-    stage = enum_field(_l("Stage"), STAGE_LABELS, InspectionStage.CENTRAL)
+    stage = enum_field(_l("Inspection stage"), STAGE_LABELS, InspectionStage.CENTRAL)
     method = enum_field(_l("Method"), METHOD_LABELS, InspectionMethod.ON_SITE)
     inspector = TextField(
         _l("Inspector"), validators=[DataRequired(message=REQUIRED), max_length(100)]
@@ -336,7 +336,7 @@ class AnalysisForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     kind = enum_field(_l("Kind"), ACTION_KIND_LABELS, ActionKind.CORRECTIVE)
-    description = text_area(_l("Action"), required=True)
+    description = text_area(_l("Action taken"), required=True)
     owner = TextField(_l("Owner"), validators=[DataRequired(message=REQUIRED), max_length(100)])
     due_on = DateFieldJa(_l("Due date"), validators=[InputRequired(message=REQUIRED)])
 
@@ -349,7 +349,7 @@ class CloseForm(FlaskForm):
     closure_note = text_area(
         _l("How the fix was verified"), description=_l("Evidence that the action worked.")
     )
-    closed_on = DateFieldJa(_l("Closed on"), validators=[InputRequired(message=REQUIRED)])
+    closed_on = DateFieldJa(_l("Completed on"), validators=[InputRequired(message=REQUIRED)])
     evidence = MultipleFileField(_l("Evidence files"), render_kw={"accept": FILE_TYPES})
 
 
@@ -399,7 +399,9 @@ class OutcomeForm(FlaskForm):
 class ManualForm(FlaskForm):
     order_id = ChoiceField(_l("Order"), _l("Choose an order from the list."))
     kind = enum_field(_l("Kind"), MANUAL_KIND_LABELS, ManualKind.MANUAL)
-    title = TextField(_l("Title"), validators=[DataRequired(message=REQUIRED), max_length(200)])
+    title = TextField(
+        _l("Manual name"), validators=[DataRequired(message=REQUIRED), max_length(200)]
+    )
     body = text_area(_l("Contents"), render_kw={"rows": 12})
     file = FileField(_l("Document (PDF or image)"), render_kw={"accept": FILE_TYPES})
 
