@@ -86,6 +86,11 @@ class Settings:
                 raise RuntimeError("SECRET_KEY must be set in production")
             secret = _instance_secret(instance_path)
         redis_url = env.get("REDIS_URL", "")
+        storage_backend = env.get("STORAGE_BACKEND", "s3" if env.get("S3_BUCKET") else "local")
+        if storage_backend not in ("local", "s3"):
+            raise RuntimeError("STORAGE_BACKEND must be local or s3")
+        if storage_backend == "s3" and not env.get("S3_BUCKET"):
+            raise RuntimeError("S3_BUCKET must be set when STORAGE_BACKEND=s3")
         return cls(
             env=mode,
             instance_path=instance_path,
@@ -100,7 +105,7 @@ class Settings:
             smtp_password=env.get("SMTP_PASSWORD", ""),
             smtp_starttls=env.get("SMTP_STARTTLS", "1") != "0",
             ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI", redis_url or "memory://"),
-            storage_backend=env.get("STORAGE_BACKEND", "s3" if env.get("S3_BUCKET") else "local"),
+            storage_backend=storage_backend,
             s3_bucket=env.get("S3_BUCKET", ""),
             s3_region=env.get("S3_REGION", ""),
             s3_endpoint_url=env.get("S3_ENDPOINT_URL", ""),

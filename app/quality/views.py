@@ -478,22 +478,28 @@ def lots() -> Any:
     )
 
 
+def _work_form_choices(form: LotWorkForm, order_id: int) -> None:
+    """Facilities of the workspace; versions of the order's manuals (newest first)."""
+    session = _session()
+    manuals = quality.manuals_of_order(session, order_id)
+    versions = quality.versions_of_manuals(session, [m.id for m in manuals])
+    form.facility_id.choices = _facility_choices()
+    form.manual_version_id.choices = [SelectChoice("", _("None"))] + [
+        SelectChoice(str(v.id), f"{m.title} v{v.version_no}")
+        for m in manuals
+        for v in versions.get(m.id, [])
+    ]
+
+
 def _lot_context(delivery: Delivery, **forms: Any) -> dict[str, Any]:
     session = _session()
     trace = quality.lot_trace(session, delivery)
-    manuals = quality.manuals_of_order(session, trace.order.id)
-    versions = quality.versions_of_manuals(session, [m.id for m in manuals])
     work_form = forms.get("work_form")
     if work_form is None:
         work_form = LotWorkForm(formdata=None)
         current = quality.current_work_version(session, trace.order.id)
         work_form.manual_version_id.data = str(current.id) if current else ""
-    work_form.facility_id.choices = _facility_choices()
-    work_form.manual_version_id.choices = [SelectChoice("", _("None"))] + [
-        SelectChoice(str(v.id), f"{m.title} v{v.version_no}")
-        for m in manuals
-        for v in versions.get(m.id, [])
-    ]
+    _work_form_choices(work_form, trace.order.id)
     return {
         "trace": trace,
         "sampling": quality.lot_plan(trace.plan, delivery.quantity),
@@ -543,8 +549,7 @@ def lot_pdf(delivery_id: int) -> Any:
 def save_work(delivery_id: int) -> Any:
     delivery = _get(Delivery, delivery_id)
     form = LotWorkForm()
-    form.facility_id.choices = _facility_choices()
-    _lot_context(delivery, work_form=form)  # fills the version choices the form checks
+    _work_form_choices(form, delivery.order_id)
     message = None
     if form.validate_on_submit():
         assert form.quantity.data is not None  # InputRequired
