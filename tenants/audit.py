@@ -56,6 +56,21 @@ OBJECT_LABELS = {
     "deliveries": _l("Delivery"),
     "order_months": _l("Monthly amount"),
     "timeline_entries": _l("Timeline entry"),
+    "stored_files": _l("File"),
+    "quality_plans": _l("Quality plan"),
+    "inspection_items": _l("Inspection item"),
+    "lot_works": _l("Facility's work on a lot"),
+    "inspections": _l("Inspection record"),
+    "inspection_values": _l("Inspection result"),
+    "inspection_photos": _l("Inspection photo"),
+    "nonconformances": _l("Nonconformance"),
+    "nonconformance_actions": _l("Corrective or preventive action"),
+    "nonconformance_files": _l("Nonconformance evidence"),
+    "support_requests": _l("Technical support request"),
+    "manuals": _l("Manual"),
+    "manual_versions": _l("Manual version"),
+    "manual_acknowledgements": _l("Manual acknowledgement"),
+    "manual_notices": _l("Manual notice"),
 }
 ACTOR_LABELS = {"demo": _l("Demo data loader")}
 
