@@ -13,6 +13,7 @@ from flask import abort as flask_abort
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import Select, and_, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import SelectChoice
@@ -217,6 +218,9 @@ def _save(form: Any, work: Any) -> tuple[bool, str | None]:
     except StorageUnavailable:
         session.rollback()
         return False, _storage_down_message()
+    except IntegrityError:  # the same record saved a moment ago by someone else
+        session.rollback()
+        return False, _("Someone saved the same record a moment ago. Reload the page and check.")
     return True, None
 
 

@@ -222,3 +222,15 @@ def test_a_lot_cannot_shrink_below_what_was_made_and_inspected(client, world, lo
 
     assert read(lambda s: s.get(Delivery, (world.alpha.id, 1)).quantity) == 1000
     assert client.post(edit, data={**form, "quantity": "600"}).status_code == 303
+
+
+def test_each_share_shows_where_its_inspections_stand(client, world, lot, arrange):
+    second = add_facility(arrange, "もみじ工房")
+    arrange(lambda s: s.add(LotWork(delivery_id=1, facility_id=second, quantity=10)))
+    client.login_as(world.coordinator)
+    page = client.get(LOT).text
+    sakura = page[page.index("<td>さくら作業所</td>") : page.index("<td>もみじ工房</td>")]
+    momiji = page[page.index("<td>もみじ工房</td>") :].split("</tr>")[0]
+    assert "badge-info" in sakura  # its self-inspection is recorded
+    assert "badge-warning" in momiji  # no self-inspection yet
+    assert f"/inspections/new?facility_id={second}" in momiji
