@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 
-from app.quality.service import LotTrace
+from app.quality.trace import LotTrace
 from app.storage.backends import ObjectMissing, Storage
 
 MAX_PHOTOS_PER_INSPECTION = 6

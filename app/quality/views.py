@@ -26,7 +26,9 @@ from app.facilities.models import Facility
 from app.jp import fiscal_year_of, format_percent, today_jst
 from app.orders.models import Delivery, Order, OrderStatus
 from app.quality import kpi, scope
+from app.quality import scores as quality_scores
 from app.quality import service as quality
+from app.quality import trace as traceability
 from app.quality.forms import (
     ACTION_KIND_LABELS,
     ITEM_KIND_LABELS,
@@ -355,7 +357,7 @@ def _order_context(order: Order, **forms: Any) -> dict[str, Any]:
     sampling = {d.id: quality.lot_plan(plan, d.quantity) for d in deliveries}
     manuals = quality.manuals_of_order(session, order.id)
     versions = quality.versions_of_manuals(session, [m.id for m in manuals])
-    counts = quality.order_counts(session, [order.id], today_jst()).get(order.id)
+    counts = quality_scores.order_counts(session, [order.id], today_jst()).get(order.id)
     plan_form = forms.get("plan_form")
     if plan_form is None:
         plan_form = PlanForm(formdata=None, obj=plan)
@@ -374,7 +376,7 @@ def _order_context(order: Order, **forms: Any) -> dict[str, Any]:
         "items": items,
         "deliveries": deliveries,
         "sampling": sampling,
-        "summaries": quality.lot_summaries(session, [d.id for d in deliveries]),
+        "summaries": traceability.lot_summaries(session, [d.id for d in deliveries]),
         "manuals": manuals,
         "versions": versions,
         "counts": counts,
@@ -470,8 +472,8 @@ def retire_item(order_id: int, item_id: int) -> Any:
 def lots() -> Any:
     session = _session()
     params = ListParams.from_args(request.args, sortable=(), filters=())
-    listing = paginate(session, quality.lot_list(q=params.q), params.page, scalars=False)
-    summaries = quality.lot_summaries(session, [row[0].id for row in listing.items])
+    listing = paginate(session, traceability.lot_list(q=params.q), params.page, scalars=False)
+    summaries = traceability.lot_summaries(session, [row[0].id for row in listing.items])
     return render(
         "quality/lots.html",
         "quality/_lot_rows.html",
@@ -497,7 +499,7 @@ def _work_form_choices(form: LotWorkForm, order_id: int) -> None:
 
 def _lot_context(delivery: Delivery, **forms: Any) -> dict[str, Any]:
     session = _session()
-    trace = quality.lot_trace(session, delivery)
+    trace = traceability.lot_trace(session, delivery)
     work_form = forms.get("work_form")
     if work_form is None:
         work_form = LotWorkForm(formdata=None)
@@ -526,7 +528,7 @@ def lot_pdf(delivery_id: int) -> Any:
     from app.web.pdf import html_to_pdf
 
     delivery = _get(Delivery, delivery_id)
-    trace = quality.lot_trace(_session(), delivery)
+    trace = traceability.lot_trace(_session(), delivery)
     try:
         photos = photo_data_uris(get_storage(), trace)
         storage_down = False
@@ -1435,7 +1437,7 @@ def kpis() -> Any:
             .order_by(Facility.name, Facility.id)
         )
         listing = paginate(session, query, params.page)
-        counts = quality.facility_counts(session, [f.id for f in listing.items], today)
+        counts = quality_scores.facility_counts(session, [f.id for f in listing.items], today)
     else:
         query = (
             select(Order)
@@ -1443,7 +1445,7 @@ def kpis() -> Any:
             .order_by(Order.confirmed_on.desc(), Order.id.desc())
         )
         listing = paginate(session, query, params.page)
-        counts = quality.order_counts(session, [o.id for o in listing.items], today)
+        counts = quality_scores.order_counts(session, [o.id for o in listing.items], today)
     return render(
         "quality/kpis.html",
         "quality/_kpi_rows.html",

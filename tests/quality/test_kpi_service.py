@@ -9,8 +9,9 @@ import pytest
 
 from app.extensions import db
 from app.orders.models import Delivery
+from app.quality import service
 from app.quality.models import Inspection, InspectionStage, LotWork, Nonconformance
-from app.quality.service import facility_quality_scores, order_counts
+from app.quality.scores import facility_quality_scores, order_counts
 from tenants.isolation import tenant_scope
 from tests.quality.conftest import add_facility
 
@@ -128,6 +129,10 @@ def test_scores_see_one_workspace_only(app, world, history, arrange):
     # Beta's facility 1 has beta's sample nonconformance only, alpha's history is not its own.
     beta = scores(app, world, [1], tenant=world.beta)
     assert beta[1] == pytest.approx(0.5 - 0.01 + 0.3 * ((0 + 2) / (1 + 4) - 0.5))
+
+
+def test_the_matching_entry_point_is_a_service_function():
+    assert service.facility_quality_scores is facility_quality_scores
 
 
 def test_order_kpis_use_the_original_due_date(app, world, history):
