@@ -14,6 +14,8 @@ from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+# Room for the form fields and multipart headers around an upload of the largest size.
+REQUEST_OVERHEAD_BYTES = 256 * 1024
 
 
 def _instance_secret(instance_path: Path) -> str:
@@ -65,6 +67,17 @@ class Settings:
     stripe_max_network_retries: int = 2
     billing_trial_days: int = 30
     invoice_days_until_due: int = 30
+    # Files (app/storage): a folder under instance/ unless STORAGE_BACKEND=s3.
+    storage_backend: str = "local"  # local | s3
+    s3_bucket: str = ""
+    s3_region: str = ""
+    s3_endpoint_url: str = ""  # for S3-compatible servers (MinIO, ...); blank = AWS
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    # Lifetime of presigned download links (S3 only); downloads are otherwise streamed.
+    s3_presign_seconds: int = 300
+    # The largest upload: one limit for a file and for the request carrying it.
+    upload_max_bytes: int = 20 * 1024 * 1024
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -94,6 +107,11 @@ class Settings:
         )
         if bool(stripe_key) != bool(stripe_hook):
             raise RuntimeError("set both STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET, or neither")
+        storage_backend = env.get("STORAGE_BACKEND", "s3" if env.get("S3_BUCKET") else "local")
+        if storage_backend not in ("local", "s3"):
+            raise RuntimeError("STORAGE_BACKEND must be local or s3")
+        if storage_backend == "s3" and not env.get("S3_BUCKET"):
+            raise RuntimeError("S3_BUCKET must be set when STORAGE_BACKEND=s3")
         return cls(
             env=mode,
             instance_path=instance_path,
@@ -115,6 +133,14 @@ class Settings:
             stripe_price_prefecture=env.get("STRIPE_PRICE_PREFECTURE", ""),
             billing_trial_days=int(env.get("BILLING_TRIAL_DAYS", "30")),
             invoice_days_until_due=int(env.get("INVOICE_DAYS_UNTIL_DUE", "30")),
+            storage_backend=storage_backend,
+            s3_bucket=env.get("S3_BUCKET", ""),
+            s3_region=env.get("S3_REGION", ""),
+            s3_endpoint_url=env.get("S3_ENDPOINT_URL", ""),
+            s3_access_key_id=env.get("S3_ACCESS_KEY_ID", ""),
+            s3_secret_access_key=env.get("S3_SECRET_ACCESS_KEY", ""),
+            s3_presign_seconds=int(env.get("S3_PRESIGN_SECONDS", "300")),
+            upload_max_bytes=int(env.get("UPLOAD_MAX_BYTES", str(cls.upload_max_bytes))),
         )
 
     def flask_config(self) -> dict[str, Any]:
@@ -134,6 +160,8 @@ class Settings:
             "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "app" / "translations"),
             "RATELIMIT_STORAGE_URI": self.ratelimit_storage_uri,
             "RATELIMIT_HEADERS_ENABLED": False,
-            "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+            # A request may carry one upload of the largest size plus its form fields; anything
+            # bigger is refused with the 413 page before it is read.
+            "MAX_CONTENT_LENGTH": self.upload_max_bytes + REQUEST_OVERHEAD_BYTES,
             **self.extra,
         }

@@ -528,6 +528,10 @@ class _DemoBuilder:
         self.session.flush()
         self._matching(orders)
 
+        from app.quality.demo import add_quality_records
+
+        add_quality_records(self.session, DEMO_TODAY)
+
     # -- catalogues --
 
     def _catalogues(self) -> list[object]:

@@ -47,6 +47,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.imports.views import bp as imports_bp
     from app.matching.views import bp as matching_bp
     from app.orders.views import bp as orders_bp
+    from app.quality.views import bp as quality_bp
+    from app.storage.views import bp as files_bp
     from app.web.errors import register_error_handlers
     from app.web.views import bp as web_bp
     from tenants.views import public as workspaces_bp
@@ -71,6 +73,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         imports_bp,
         billing_bp,
         billing_webhooks_bp,
+        quality_bp,
+        files_bp,
     ):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
@@ -153,6 +157,7 @@ WORKSPACE_NAV = (
     ("deals.index", _l("Deals"), False),
     ("orders.index", _l("Orders"), False),
     ("matching.index", _l("Matching"), False),
+    ("quality.index", _l("Quality assurance"), False),
     ("facilities.index", _l("Facilities"), False),
     ("buyers.index", _l("Buyers"), False),
     ("agreements.index", _l("Agreements"), False),

@@ -16,6 +16,23 @@ from app.matching.models import (
 )
 from app.notifications.models import Notification
 from app.orders.models import Delivery, Order, OrderMonth
+from app.quality.models import (
+    Inspection,
+    InspectionItem,
+    InspectionPhoto,
+    InspectionValue,
+    LotWork,
+    Manual,
+    ManualAcknowledgement,
+    ManualNotice,
+    ManualVersion,
+    Nonconformance,
+    NonconformanceAction,
+    NonconformanceFile,
+    QualityPlan,
+    SupportRequest,
+)
+from app.storage.models import StoredFile
 from app.timeline.models import TimelineEntry
 from tenants.audit import AuditEvent
 from tenants.isolation import TenantIdCounter
@@ -39,14 +56,29 @@ __all__ = [
     "Facility",
     "FacilityCapability",
     "FacilityWage",
+    "Inspection",
+    "InspectionItem",
+    "InspectionPhoto",
+    "InspectionValue",
     "Invitation",
     "LostReason",
+    "LotWork",
+    "Manual",
+    "ManualAcknowledgement",
+    "ManualNotice",
+    "ManualVersion",
     "MatchingSettings",
     "Membership",
+    "Nonconformance",
+    "NonconformanceAction",
+    "NonconformanceFile",
     "Notification",
     "Order",
     "OrderMonth",
     "PlanGoal",
+    "QualityPlan",
+    "StoredFile",
+    "SupportRequest",
     "Tenant",
     "TenantIdCounter",
     "TimelineEntry",

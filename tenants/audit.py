@@ -64,6 +64,21 @@ OBJECT_LABELS = {
     "notifications": _l("Notification"),
     "billing_accounts": _l("Billing"),
     "billing_events": _l("Billing event from Stripe"),
+    "stored_files": _l("File"),
+    "quality_plans": _l("Quality plan"),
+    "inspection_items": _l("Inspection item"),
+    "lot_works": _l("Facility's work on a lot"),
+    "inspections": _l("Inspection record"),
+    "inspection_values": _l("Inspection result"),
+    "inspection_photos": _l("Inspection photo"),
+    "nonconformances": _l("Nonconformance"),
+    "nonconformance_actions": _l("Corrective or preventive action"),
+    "nonconformance_files": _l("Nonconformance evidence"),
+    "support_requests": _l("Technical support request"),
+    "manuals": _l("Manual"),
+    "manual_versions": _l("Manual version"),
+    "manual_acknowledgements": _l("Manual acknowledgement"),
+    "manual_notices": _l("Manual notice"),
 }
 ACTOR_LABELS = {"demo": _l("Demo data loader"), "stripe": _l("Stripe (payments)")}
 

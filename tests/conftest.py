@@ -28,6 +28,12 @@ from tenants.isolation import tenant_scope
 from tenants.models import Membership, Role, Tenant, TenantKind
 from tests.support.database import DatabaseUnderTest, provide_database
 from tests.support.samples import add_sample_records
+from tests.support.storage import (  # noqa: F401  (fixtures: real S3 on loopback, both backends)
+    down_storage,
+    s3_endpoint,
+    s3_storage,
+    storage,
+)
 
 PASSWORD = "correct horse battery"
 

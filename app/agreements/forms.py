@@ -46,6 +46,11 @@ REMOTE_FIRST_LABELS = {
     "yes": _l("Yes: remote support first (video, photos, drawings), then on site"),
     "no": _l("No: on-site visit from the start"),
 }
+ONSITE_INCLUDED_LABELS = {
+    "": _l("Not decided"),
+    "yes": _l("Yes: engineers go to the buyer's site (free visits, then at the rate)"),
+    "no": _l("No: on-site support is not part of this agreement"),
+}
 
 
 def text_area(label: Any, limit: int = MAX_TEXT, **kwargs: Any) -> TextAreaField:
@@ -61,6 +66,13 @@ def optional_int(value: Any) -> int | None:
     if value in (None, ""):
         return None
     return int(value)
+
+
+class YesNoField(SelectField):
+    """A yes / no / not decided select over a nullable boolean column."""
+
+    def process_data(self, value: Any) -> None:
+        self.data = "" if value in (None, "") else ("yes" if value in (True, "yes") else "no")
 
 
 class AgreementForm(FlaskForm):
@@ -115,6 +127,12 @@ class AgreementForm(FlaskForm):
         default="",
         invalid_choice_message=_l("Choose an answer from the list."),
     )
+    onsite_support_included = YesNoField(
+        _l("On-site support (engineer dispatch)"),
+        choices=[SelectChoice(value, label) for value, label in ONSITE_INCLUDED_LABELS.items()],
+        default="",
+        invalid_choice_message=_l("Choose an answer from the list."),
+    )
     free_onsite_visits_per_year = WholeNumberField(
         _l("Free on-site visits per year"),
         validators=[Optional(), between(0, 365)],
@@ -129,6 +147,10 @@ class AgreementForm(FlaskForm):
         _l("Response time (hours)"),
         validators=[Optional(), between(0, 8760)],
         description=_l("How soon a first answer to a problem is due."),
+    )
+    support_scope_notes = text_area(
+        _l("What technical support covers"),
+        description=_l("For example: defects of delivered work only, not the buyer's equipment."),
     )
     inspection_level = TextField(
         _l("Inspection level"),
@@ -170,6 +192,7 @@ class AgreementForm(FlaskForm):
     def values(self) -> dict[str, Any]:
         """The agreement's columns, for the service (goal ids are separate)."""
         remote = self.remote_support_first.data
+        onsite = self.onsite_support_included.data
         return {
             "buyer_id": self.buyer_id.data,
             "title": self.title.data,
@@ -185,6 +208,8 @@ class AgreementForm(FlaskForm):
             "free_onsite_visits_per_year": self.free_onsite_visits_per_year.data,
             "onsite_rate_yen": self.onsite_rate_yen.data,
             "response_time_hours": self.response_time_hours.data,
+            "onsite_support_included": None if onsite == "" else onsite == "yes",
+            "support_scope_notes": self.support_scope_notes.data or "",
             "inspection_level": self.inspection_level.data or "",
             "acceptance_criteria": self.acceptance_criteria.data or "",
             "minimum_commitment_months": self.minimum_commitment_months.data,

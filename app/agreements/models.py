@@ -55,6 +55,10 @@ class Agreement(TenantScoped, Timestamps, Archivable, Base):
     free_onsite_visits_per_year: Mapped[int | None] = mapped_column(Integer, default=None)
     onsite_rate_yen: Mapped[int | None] = mapped_column(Integer, default=None)
     response_time_hours: Mapped[int | None] = mapped_column(Integer, default=None)
+    # Whether engineer dispatch to the buyer's site is part of the agreement at all (free
+    # visits, paid at the rate); "no" makes every on-site request out of scope.
+    onsite_support_included: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    support_scope_notes: Mapped[str] = mapped_column(Text, default="")  # what support covers
     # Quality terms.
     inspection_level: Mapped[str] = mapped_column(String(100), default="")
     acceptance_criteria: Mapped[str] = mapped_column(Text, default="")
@@ -71,6 +75,8 @@ class Agreement(TenantScoped, Timestamps, Archivable, Base):
                 self.free_onsite_visits_per_year,
                 self.onsite_rate_yen,
                 self.response_time_hours,
+                self.onsite_support_included,
+                self.support_scope_notes,
                 self.inspection_level,
                 self.acceptance_criteria,
             )

@@ -296,6 +296,8 @@ COLUMNS = (
     "free_onsite_visits_per_year",
     "onsite_rate_yen",
     "response_time_hours",
+    "onsite_support_included",
+    "support_scope_notes",
     "inspection_level",
     "acceptance_criteria",
     "minimum_commitment_months",

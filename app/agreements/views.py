@@ -13,6 +13,7 @@ from app.agreements import service
 from app.agreements.forms import (
     ACTION_STATUS_LABELS,
     KIND_LABELS,
+    ONSITE_INCLUDED_LABELS,
     REMOTE_FIRST_LABELS,
     ActionItemForm,
     AgreementForm,
@@ -177,6 +178,7 @@ def _detail_context(
         "kind_labels": KIND_LABELS,
         "status_labels": ACTION_STATUS_LABELS,
         "remote_labels": REMOTE_FIRST_LABELS,
+        "onsite_labels": ONSITE_INCLUDED_LABELS,
         "order_status_labels": ORDER_STATUS_LABELS,
         "min_commitment": service.MIN_COMMITMENT_MONTHS,
     }

@@ -28,7 +28,7 @@ from app.buyers.models import Buyer
 from app.catalogs.models import Capability
 from app.deals.models import OPEN_STAGES, Deal, DealCapability
 from app.facilities.models import Facility, FacilityCapability, FacilityStatus
-from app.jp import fiscal_year_of, fiscal_year_range
+from app.jp import fiscal_year_of, fiscal_year_range, today_jst
 from app.matching.engine import EPS
 from app.matching.models import (
     Assignment,
@@ -480,9 +480,17 @@ def build_packages(
 
 
 def quality_scores(session: Session, facility_ids: Sequence[int]) -> dict[int, float | None]:
-    """Quality 0..1 per facility from quality records; None = no history (neutral prior).
-    Quality records are not kept yet: every facility gets the neutral prior."""
-    return {}
+    """Quality 0..1 per facility from its quality records (first-pass yield, defects, on-time
+    delivery, nonconformances; see ``app.quality.kpi``); None = no history, which the engine
+    counts as the neutral prior."""
+    from app.quality.scores import facility_quality_scores
+
+    return facility_quality_scores(session, facility_ids, today_for_quality())
+
+
+def today_for_quality() -> date:
+    """The day quality history is counted back from (the JST date)."""
+    return today_jst()
 
 
 def committed_hours(session: Session, month: date, planning: Sequence[Subject]) -> dict[int, float]:

@@ -40,6 +40,10 @@ class RuleBroken(Exception):
     """A request that the rules refuse; the message is for the user."""
 
 
+class QuantityBelowRecorded(RuleBroken):
+    """A lot made smaller than the work and inspections already recorded for it."""
+
+
 # --- pure arithmetic -------------------------------------------------------------------------
 
 
@@ -516,6 +520,18 @@ def update_delivery(
     order's timeline. A lot marked delivered or accepted gets today's date if it has none."""
     if lot_no != delivery.lot_no and lot_taken(session, order.id, lot_no, except_id=delivery.id):
         raise RuleBroken(_("This order already has a lot %(lot)s.", lot=lot_no))
+    if quantity < delivery.quantity:
+        from app.quality.service import recorded_lot_quantity
+
+        recorded = recorded_lot_quantity(session, delivery.id)
+        if quantity < recorded:
+            raise QuantityBelowRecorded(
+                _(
+                    "Facilities' work and inspections already account for %(n)d items of this "
+                    "lot: the quantity cannot be lower.",
+                    n=recorded,
+                )
+            )
     if due_on != delivery.due_on:
         _change(
             session,

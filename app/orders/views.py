@@ -420,7 +420,8 @@ def edit_delivery(order_id: int, delivery_id: int) -> Any:
             session.commit()
         except service.RuleBroken as exc:
             session.rollback()
-            form.lot_no.errors = [str(exc)]
+            below = isinstance(exc, service.QuantityBelowRecorded)
+            (form.quantity if below else form.lot_no).errors = [str(exc)]
         else:
             flash(_("Lot %(lot)s saved.", lot=delivery.lot_no), "success")
             return redirect_303(_detail_url(order, "deliveries"))

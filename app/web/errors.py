@@ -23,6 +23,7 @@ def _messages() -> dict[int, tuple[str, str]]:
         403: (_("Not allowed"), _("Your role in this workspace does not allow this.")),
         404: (_("Page not found"), _("The page does not exist or you do not have access to it.")),
         405: (_("Not allowed"), _("This address does not accept that kind of request.")),
+        410: (_("Gone"), _("This no longer exists.")),
         413: (_("File too large"), _("The upload is larger than allowed.")),
         422: (_("Check the input"), _("Some of the input could not be accepted.")),
         429: (
@@ -30,6 +31,10 @@ def _messages() -> dict[int, tuple[str, str]]:
             _("Too many attempts in a short time. Wait a few minutes and try again."),
         ),
         500: (_("Something went wrong"), _("We could not finish this. Nothing was half-saved.")),
+        503: (
+            _("Temporarily unavailable"),
+            _("A service this page needs is not answering. Try again in a few minutes."),
+        ),
     }
 
 

@@ -395,3 +395,38 @@ def test_proposal_query_count_does_not_grow_with_facilities(
     query_counter.clear()
     client.get(f"{BASE}/orders/1?month={MONTH}")
     assert len(query_counter) == few
+
+
+def test_quality_records_feed_the_engine(world, floor, arrange, read):
+    """A facility with failed inspections and a critical nonconformance scores below the
+    neutral prior; one without records keeps the prior (None)."""
+    from app.orders.models import Delivery
+    from app.quality.models import Inspection, InspectionStage, LotWork, Nonconformance
+
+    himawari, aoba, *_ = floor
+    today = service.today_for_quality()
+
+    def history(s):
+        lot = Delivery(order_id=1, lot_no="Q-1", quantity=100, original_due_on=today)
+        s.add(lot)
+        s.flush()
+        s.add(LotWork(delivery_id=lot.id, facility_id=aoba, quantity=100))
+        s.add(
+            Inspection(
+                delivery_id=lot.id, facility_id=aoba, stage=InspectionStage.CENTRAL,
+                inspector="検査員", inspected_on=today, quantity=100, sample_size=80,
+                passed=40, reworked=0, failed=40,
+            )
+        )  # fmt: skip
+        s.add(
+            Nonconformance(
+                delivery_id=lot.id, facility_id=aoba, source="buyer", severity="critical",
+                title="異物混入", found_on=today,
+            )
+        )  # fmt: skip
+
+    arrange(history)
+    facilities = read(lambda s: service.load_facilities(s, JULY, []))
+    quality = {f.id: f.quality for f in facilities.engine}
+    assert quality[himawari] is None
+    assert quality[aoba] is not None and quality[aoba] < 0.5

@@ -27,6 +27,29 @@ from app.matching.models import (
 )
 from app.notifications.models import Notification
 from app.orders.models import Delivery, Order, OrderMonth
+from app.quality.models import (
+    ActionKind,
+    Inspection,
+    InspectionItem,
+    InspectionPhoto,
+    InspectionStage,
+    InspectionValue,
+    ItemKind,
+    LotWork,
+    Manual,
+    ManualAcknowledgement,
+    ManualNotice,
+    ManualVersion,
+    Nonconformance,
+    NonconformanceAction,
+    NonconformanceFile,
+    NonconformanceSource,
+    QualityPlan,
+    Severity,
+    SupportMode,
+    SupportRequest,
+)
+from app.storage.models import StoredFile
 from app.timeline.models import TimelineEntry
 from tenants.isolation import tenant_scope
 from tenants.models import Membership
@@ -107,6 +130,7 @@ def add_sample_records(session: Session, member: Membership, label: str = "") ->
             session.add(BillingAccount(trial_ends_at=utcnow() + timedelta(days=30)))
         session.add(BillingEvent(stripe_event_id=f"evt_sample{label}", event_type="sample"))
         session.flush()
+        _add_quality_samples(session, order, facility, label)
     return {
         "capabilities": capability.id,
         "facilities": facility.id,
@@ -115,3 +139,73 @@ def add_sample_records(session: Session, member: Membership, label: str = "") ->
         "deals": deal.id,
         "orders": order.id,
     }
+
+
+def _add_quality_samples(session: Session, order: Order, facility: Facility, label: str) -> None:
+    """Quality records of the sample order's lot. The file row has no object in any storage:
+    its download routes answer 410 (gone), which is what a lost object looks like."""
+    stored = StoredFile(
+        key=f"tenants/0/sample{label}.jpg",
+        preview_key=f"tenants/0/sample{label}-preview.jpg",
+        original_name="検品写真.jpg",
+        content_type="image/jpeg",
+        size_bytes=10,
+        sha256="0" * 64,
+    )
+    plan = QualityPlan(order_id=order.id)
+    manual = Manual(order_id=order.id, title="作業マニュアル")
+    session.add_all([stored, plan, manual])
+    session.flush()
+    item = InspectionItem(plan_id=plan.id, kind=ItemKind.CHECK, name="外観（キズ・汚れ）")
+    version = ManualVersion(manual_id=manual.id, version_no=1, body="手順1: 部品を確認する")
+    delivery = session.scalars(select(Delivery).where(Delivery.order_id == order.id)).one()
+    inspection = Inspection(
+        delivery_id=delivery.id,
+        facility_id=facility.id,
+        stage=InspectionStage.SELF,
+        inspector="検品 太郎",
+        inspected_on=date(2026, 6, 30),
+        quantity=0,
+        sample_size=0,
+    )
+    session.add_all([item, version, inspection])
+    session.flush()
+    nc = Nonconformance(
+        delivery_id=delivery.id,
+        facility_id=facility.id,
+        source=NonconformanceSource.INTERNAL,
+        severity=Severity.MINOR,
+        title="外観キズ",
+        found_on=date(2026, 6, 30),
+    )
+    session.add_all(
+        [
+            nc,
+            LotWork(delivery_id=delivery.id, facility_id=facility.id, manual_version_id=version.id),
+            InspectionValue(inspection_id=inspection.id, item_id=item.id, ok=True),
+            InspectionPhoto(inspection_id=inspection.id, file_id=stored.id),
+            ManualAcknowledgement(version_id=version.id, facility_id=facility.id),
+            ManualNotice(version_id=version.id, facility_id=facility.id),
+        ]
+    )
+    session.flush()
+    session.add_all(
+        [
+            NonconformanceAction(
+                nonconformance_id=nc.id,
+                kind=ActionKind.CORRECTIVE,
+                description="全数再検品",
+                owner="品質チーム",
+                due_on=date(2026, 7, 10),
+            ),
+            NonconformanceFile(nonconformance_id=nc.id, file_id=stored.id),
+            SupportRequest(
+                order_id=order.id,
+                agreement_id=order.agreement_id,
+                nonconformance_id=nc.id,
+                subject="組立不良の原因調査",
+                mode=SupportMode.REMOTE,
+            ),
+        ]
+    )
+    session.flush()

@@ -1,0 +1,1 @@
+"""Quality: plans, inspections, nonconformances, technical support, manuals, traceability."""
