@@ -15,10 +15,12 @@ from app.matching.models import (
 )
 from app.notifications.models import Notification
 from app.orders.models import Delivery, Order, OrderMonth
+from app.portal.models import QuoteDecision
 from app.timeline.models import TimelineEntry
 from tenants.audit import AuditEvent
 from tenants.isolation import TenantIdCounter
 from tenants.models import Invitation, Membership, Tenant
+from tenants.support import SupportAgent, SupportAgentRegion, SupportSession
 
 __all__ = [
     "ActionItem",
@@ -44,6 +46,10 @@ __all__ = [
     "Order",
     "OrderMonth",
     "PlanGoal",
+    "QuoteDecision",
+    "SupportAgent",
+    "SupportAgentRegion",
+    "SupportSession",
     "Tenant",
     "TenantIdCounter",
     "TimelineEntry",
