@@ -34,6 +34,9 @@ ACTION_LABELS = {
     "update": _l("Changed"),
     "delete": _l("Deleted"),
     "workspace.create": _l("Workspace created"),
+    "support.access": _l("Support access"),
+    "support.session.start": _l("Support session started"),
+    "support.session.end": _l("Support session ended"),
 }
 OBJECT_LABELS = {
     "tenants": _l("Workspace"),
@@ -62,8 +65,10 @@ OBJECT_LABELS = {
     "assignments": _l("Assignment"),
     "matching_settings": _l("Matching weights"),
     "notifications": _l("Notification"),
+    "quote_decisions": _l("Answer to a quote"),
+    "support_sessions": _l("Support session"),
 }
-ACTOR_LABELS = {"demo": _l("Demo data loader")}
+ACTOR_LABELS = {"demo": _l("Demo data loader"), "support": _l("Support staff")}
 
 
 def label(labels: dict[str, Any], code: str | None) -> str:

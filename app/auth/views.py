@@ -39,9 +39,17 @@ def safe_next(target: str | None) -> str | None:
 
 
 def home_for(user_id: int) -> str:
+    """One workspace: its home for the person's role. None but a support account: the
+    workspaces of the agent's regions. Otherwise the list of workspaces."""
+    from tenants.context import home_endpoint
+    from tenants.support import agent_for
+
     memberships = workspaces.memberships_of(db.session, user_id)
     if len(memberships) == 1:
-        return url_for("workspace.dashboard", tenant_slug=memberships[0][0].slug)
+        tenant, membership = memberships[0]
+        return url_for(home_endpoint(membership.role), tenant_slug=tenant.slug)
+    if not memberships and agent_for(db.session, user_id) is not None:
+        return url_for("support.index")
     return url_for("workspaces.index")
 
 

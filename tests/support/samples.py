@@ -6,7 +6,7 @@ which lets URL-map tests fill any ``<int:..._id>`` with 1.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -17,10 +17,13 @@ from app.deals.models import Deal, DealCapability, DealStage
 from app.facilities.models import Facility, FacilityCapability, FacilityKind, FacilityWage
 from app.matching.models import Assignment, BuyerExclusion, WorkSpec, WorkSpecCapability
 from app.notifications.models import Notification
+from app.db import utcnow
 from app.orders.models import Delivery, Order, OrderMonth
+from app.portal.models import QuoteAnswer, QuoteDecision
 from app.timeline.models import TimelineEntry
 from tenants.isolation import tenant_scope
 from tenants.models import Membership
+from tenants.support import SupportSession
 
 
 def add_sample_records(session: Session, member: Membership, label: str = "") -> dict[str, int]:
@@ -92,6 +95,25 @@ def add_sample_records(session: Session, member: Membership, label: str = "") ->
         )
         session.flush()
         session.add(WorkSpecCapability(spec_id=spec.id, capability_id=capability.id))
+        # A buyer's answer and a support session that ended long ago (no access today).
+        started = utcnow() - timedelta(days=30)
+        session.add_all(
+            [
+                QuoteDecision(
+                    deal_id=deal.id,
+                    amount=deal.amount,
+                    answer=QuoteAnswer.APPROVED,
+                    membership_id=member.id,
+                ),
+                SupportSession(
+                    user_id=member.user_id,
+                    reason="操作説明のため",
+                    started_at=started,
+                    expires_at=started + timedelta(hours=2),
+                    ended_at=started + timedelta(hours=1),
+                ),
+            ]
+        )
         session.flush()
     return {
         "capabilities": capability.id,
