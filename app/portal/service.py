@@ -388,8 +388,8 @@ class ForecastDue:
 def forecasts_due(
     session: Session, order_list: Sequence[Order], today: date, horizon: int = 3
 ) -> list[ForecastDue]:
-    """Per running order, the next ``horizon`` open months still without a forecast
-    (three queries whatever the number of orders)."""
+    """Per running order, the first ``horizon`` open months still without a forecast
+    (two queries whatever the number of orders)."""
     running = [o for o in order_list if o.status in FORECAST_STATUSES]
     if not running:
         return []
@@ -404,9 +404,8 @@ def forecasts_due(
         months = by_order[order.id]
         forecast_known = {m.month for m in months if m.forecast_amount is not None}
         day = days.get(order.agreement_id) if order.agreement_id is not None else None
-        for month in open_forecast_months(order, months, today)[:horizon]:
-            if month in forecast_known:
-                continue
+        missing = [m for m in open_forecast_months(order, months, today) if m not in forecast_known]
+        for month in missing[:horizon]:
             deadline = orders.forecast_deadline(month, day) if day else None
             due.append(ForecastDue(order, month, deadline, bool(deadline and deadline < today)))
     return sorted(due, key=lambda d: (d.deadline or d.month, d.order.id))
