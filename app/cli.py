@@ -50,6 +50,10 @@ def register_cli(app: Flask) -> None:
         for email, role in DEMO_LOGINS:
             click.echo(f"  {email:<28} {role}")
 
+    _register_support_cli(app)
+
+
+def _register_support_cli(app: Flask) -> None:
     @app.cli.command("support-user")
     @click.argument("email")
     @click.option("--name", default="", help="Name of a new account.")

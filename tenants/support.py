@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, delete, select
+from sqlalchemy import ForeignKey, Index, String, Text, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.auth.models import User
@@ -103,12 +103,10 @@ def regions_of(session: Session, user_id: int) -> list[str]:
 
 def check_regions(codes: Iterable[str]) -> list[str]:
     """Prefecture codes as given (e.g. "22", "3" → "03"); refuses unknown ones."""
-    cleaned = []
-    for code in codes:
-        code = code.strip().zfill(2)
+    cleaned = [code.strip().zfill(2) for code in codes]
+    for code in cleaned:
         if code not in PREFECTURES:
             raise SupportRuleBroken(f"unknown prefecture code: {code}")
-        cleaned.append(code)
     if not cleaned:
         raise SupportRuleBroken("give at least one prefecture code (--region)")
     return sorted(set(cleaned))

@@ -41,7 +41,9 @@ AUDIT_PAGE_SIZE = 50
 @login_required
 def index() -> Any:
     return render(
-        "workspace/list.html", workspaces=service.memberships_of(db.session, current_user.id)
+        "workspace/list.html",
+        workspaces=service.memberships_of(db.session, current_user.id),
+        support_agent=support.agent_for(db.session, current_user.id) is not None,
     )
 
 
@@ -115,9 +117,7 @@ def dashboard() -> Any:
         attention=needs_attention(session, today_jst()),
         today=today_jst(),
         unread=(
-            notifications.unread_count(session, membership_id=membership.id)
-            if membership.id
-            else 0
+            notifications.unread_count(session, membership_id=membership.id) if membership.id else 0
         ),
         support_sessions=(
             [s for s in support.recent_sessions(session, 5) if s[0].is_active(utcnow())]

@@ -147,4 +147,3 @@ def mark_all_read(
     for note in notes:
         note.read_at = now
     return len(notes)
-

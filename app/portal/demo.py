@@ -37,9 +37,7 @@ COORDINATOR_REPLY = (
 )
 
 
-def load_portal_demo(
-    session: Session, users: dict[str, User], coordinator: User
-) -> list[str]:
+def load_portal_demo(session: Session, users: dict[str, User], coordinator: User) -> list[str]:
     """Link the demo buyer and facility people to their company and facility in the current
     workspace (the session is scoped to it), and add their bits of history."""
     created: list[str] = []
@@ -138,4 +136,3 @@ def load_support_agent(session: Session, user: User) -> bool:
         return False
     save_agent(session, user, SUPPORT_REGIONS)
     return True
-

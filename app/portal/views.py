@@ -16,8 +16,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from app.agreements.forms import KIND_LABELS as AGREEMENT_KIND_LABELS
 from app.agreements.forms import ACTION_STATUS_LABELS, REMOTE_FIRST_LABELS
+from app.agreements.forms import KIND_LABELS as AGREEMENT_KIND_LABELS
 from app.db import utcnow
 from app.deals.models import Deal, DealStage
 from app.extensions import db
@@ -31,7 +31,7 @@ from app.portal import service
 from app.portal.forms import ForecastForm, MessageForm, QuoteAnswerForm, WorkRequestForm
 from app.portal.models import QuoteAnswer
 from app.web.htmx import is_htmx, redirect_303, render
-from tenants.context import current_membership, buyer_view, facility_view, tenant_blueprint
+from tenants.context import buyer_view, current_membership, facility_view, tenant_blueprint
 
 bp = tenant_blueprint("portal", __name__, "/portal")
 facility_bp = tenant_blueprint("facility_portal", __name__, "/facility")
@@ -269,7 +269,9 @@ def _order_context(order: Order, **forms: Any) -> dict[str, Any]:
             d.id for d in deliveries if orders.is_overdue(d.due_on, d.delivered_on, d.status, today)
         },
         "table": orders.build_month_table(order, months, deadline_day),
-        "open_months": {m.strftime("%Y-%m") for m in service.open_forecast_months(order, months, today)},
+        "open_months": {
+            m.strftime("%Y-%m") for m in service.open_forecast_months(order, months, today)
+        },
         "forecast_form": forms.get("forecast_form"),
         "forecast_error_key": forms.get("forecast_error_key"),
         "entries": service.buyer_entries(session, order_id=order.id),
@@ -316,7 +318,13 @@ def submit_forecast(order_id: int) -> Any:
                 context = _order_context(found)
                 return render("portal/order.html", "portal/_months.html", "months", **context)
             if late:
-                flash(_("Forecast for %(month)s received, after the deadline.", month=_month_label(month)), "warning")
+                flash(
+                    _(
+                        "Forecast for %(month)s received, after the deadline.",
+                        month=_month_label(month),
+                    ),
+                    "warning",
+                )
             else:
                 flash(_("Forecast for %(month)s received.", month=_month_label(month)), "success")
             return redirect_303(url_for("portal.order", order_id=found.id) + "#months")
@@ -362,9 +370,9 @@ SCHEDULE_MONTHS_BACK = 2
 SCHEDULE_MONTHS_AHEAD = 6
 
 
-@facility_bp.get("/")
+@facility_bp.get("/", endpoint="home")
 @facility_view
-def home() -> Any:
+def facility_home() -> Any:
     session = _session()
     facility = g.facility
     this_month = orders.first_of_month(today_jst())

@@ -46,7 +46,9 @@ def upgrade() -> None:
             ["support_agents.user_id"],
             name=op.f("fk_support_agent_regions_user_id_support_agents"),
         ),
-        sa.PrimaryKeyConstraint("user_id", "prefecture_code", name=op.f("pk_support_agent_regions")),
+        sa.PrimaryKeyConstraint(
+            "user_id", "prefecture_code", name=op.f("pk_support_agent_regions")
+        ),
     )
     op.create_table(
         "support_sessions",

@@ -19,7 +19,7 @@ PASSWORD = "correct horse battery"
 
 
 def add_person(session: Session, email: str, name: str | None = None) -> User:
-    return create_user(session, email, name or email.split("@")[0].title(), PASSWORD)
+    return create_user(session, email, name or email.split("@", maxsplit=1)[0].title(), PASSWORD)
 
 
 def add_portal_member(
@@ -58,7 +58,10 @@ def start_support_session(
     now = now or utcnow()
     with tenant_scope(session, tenant.id):
         row = SupportSession(
-            user_id=user.id, reason=reason, started_at=now, expires_at=now + timedelta(minutes=minutes)
+            user_id=user.id,
+            reason=reason,
+            started_at=now,
+            expires_at=now + timedelta(minutes=minutes),
         )
         session.add(row)
         session.flush()

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 from app.agreements.models import ActionItem, Agreement, AgreementGoal, AgreementKind
 from app.buyers.models import Buyer
 from app.catalogs.models import Capability, DifficultyLevel, LostReason, PlanGoal
+from app.db import utcnow
 from app.deals.models import Deal, DealCapability, DealStage
 from app.facilities.models import Facility, FacilityCapability, FacilityKind, FacilityWage
 from app.matching.models import Assignment, BuyerExclusion, WorkSpec, WorkSpecCapability
 from app.notifications.models import Notification
-from app.db import utcnow
 from app.orders.models import Delivery, Order, OrderMonth
 from app.portal.models import QuoteAnswer, QuoteDecision
 from app.timeline.models import TimelineEntry
