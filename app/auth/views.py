@@ -232,7 +232,9 @@ def accept_invitation(token: str) -> Any:
             if not current_user.is_authenticated:
                 login_user(user)
             flash(_("Welcome to %(name)s.", name=tenant.name), "success")
-            return redirect_303(url_for("workspace.dashboard", tenant_slug=tenant.slug))
+            from tenants.context import home_endpoint
+
+            return redirect_303(url_for(home_endpoint(invitation.role), tenant_slug=tenant.slug))
     status = 422 if form.errors else 200
     return render(
         "auth/accept.html", form=form, tenant=tenant, invitation=invitation, existing=existing
