@@ -17,7 +17,7 @@ from app.orders.models import OrderMonth
 from app.orders.service import add_months, forecast_deadline
 from app.portal.models import QuoteAnswer, QuoteDecision
 from app.timeline.models import EntryKind, TimelineEntry
-from tests.portal.conftest import PUBLIC_NOTE, SECRET_NOTE
+from tests.support.shop import PUBLIC_NOTE, SECRET_NOTE
 
 
 def flashes(html: str) -> list[str]:
