@@ -25,7 +25,6 @@ from app.buyers.models import Buyer
 from app.catalogs.models import PlanGoal
 from app.deals import service as deals
 from app.deals.models import Deal, DealStage
-from app.facilities.models import Facility
 from app.jp import format_yen
 from app.matching.models import Assignment, WorkSpec, WorkUnit
 from app.notifications import service as notifications
@@ -532,7 +531,3 @@ def facility_notice(session: Session, facility_id: int, notice_id: int) -> Notif
             Notification.id == notice_id, Notification.facility_id == facility_id
         )
     ).first()
-
-
-def facility_of(session: Session, facility_id: int) -> Facility | None:
-    return session.scalars(select(Facility).where(Facility.id == facility_id)).first()

@@ -94,23 +94,21 @@ def test_agent_reads_read_only_and_every_request_is_audited(client, world, agent
 
 def test_the_read_only_session_refuses_writes_itself(app, world, agents):
     """Beyond the views' checks: a read-only session cannot flush."""
-    with app.app_context(), db.new_session() as s:
-        with tenant_scope(s, world.alpha.id):
-            make_read_only(s)
-            s.add(Buyer(name="書けないはず"))
-            with pytest.raises(ReadOnlySession):
-                s.flush()
-            s.rollback()
+    with app.app_context(), db.new_session() as s, tenant_scope(s, world.alpha.id):
+        make_read_only(s)
+        s.add(Buyer(name="書けないはず"))
+        with pytest.raises(ReadOnlySession):
+            s.flush()
+        s.rollback()
 
 
 @pytest.mark.postgres_only
 def test_on_postgresql_the_transaction_itself_is_read_only(app, world, agents):
-    with app.app_context(), db.new_session() as s:
-        with tenant_scope(s, world.alpha.id):
-            make_read_only(s)
-            with pytest.raises(InternalError, match="read-only transaction"):
-                s.execute(insert(Buyer.__table__).values(tenant_id=world.alpha.id, id=99, name="x"))
-            s.rollback()
+    with app.app_context(), db.new_session() as s, tenant_scope(s, world.alpha.id):
+        make_read_only(s)
+        with pytest.raises(InternalError, match="read-only transaction"):
+            s.execute(insert(Buyer).values(tenant_id=world.alpha.id, id=99, name="x"))
+        s.rollback()
 
 
 def test_support_session_needs_a_reason_then_allows_writes_and_tells_the_admins(
