@@ -326,7 +326,8 @@ def test_weights_are_saved_and_used(client, world, samples, read):
             "concentration": "0.25",
         },
     )
-    assert bad.status_code == 422 and read(count(MatchingSettings)) == 0
+    assert bad.status_code == 422 and read(count(MatchingSettings)) == 1  # the sample's
+    assert read(service.load_weights).distance == 1.0  # unchanged
     ok = client.post(
         f"{BASE}/settings",
         data={

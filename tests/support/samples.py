@@ -16,7 +16,13 @@ from app.catalogs.models import Capability, DifficultyLevel, LostReason, PlanGoa
 from app.db import utcnow
 from app.deals.models import Deal, DealCapability, DealStage
 from app.facilities.models import Facility, FacilityCapability, FacilityKind, FacilityWage
-from app.matching.models import Assignment, BuyerExclusion, WorkSpec, WorkSpecCapability
+from app.matching.models import (
+    Assignment,
+    BuyerExclusion,
+    MatchingSettings,
+    WorkSpec,
+    WorkSpecCapability,
+)
 from app.notifications.models import Notification
 from app.orders.models import Delivery, Order, OrderMonth
 from app.portal.models import QuoteAnswer, QuoteDecision
@@ -95,6 +101,7 @@ def add_sample_records(session: Session, member: Membership, label: str = "") ->
         )
         session.flush()
         session.add(WorkSpecCapability(spec_id=spec.id, capability_id=capability.id))
+        session.add(MatchingSettings())  # the default weights, stored
         # A buyer's answer and a support session that ended long ago (no access today).
         started = utcnow() - timedelta(days=30)
         session.add_all(
