@@ -1,4 +1,4 @@
-"""Command line: `flask --app wsgi db-upgrade | demo | grant-app-role`."""
+"""Command line: `flask --app wsgi db-upgrade | demo | grant-app-role | support-user`."""
 
 from __future__ import annotations
 
@@ -49,3 +49,54 @@ def register_cli(app: Flask) -> None:
         click.echo(f"demo logins (password: {DEMO_PASSWORD}):")
         for email, role in DEMO_LOGINS:
             click.echo(f"  {email:<28} {role}")
+
+    _register_support_cli(app)
+
+
+def _register_support_cli(app: Flask) -> None:
+    @app.cli.command("support-user")
+    @click.argument("email")
+    @click.option("--name", default="", help="Name of a new account.")
+    @click.option(
+        "--region",
+        "regions",
+        multiple=True,
+        help="Prefecture code the agent supports (repeat for several), e.g. --region 22.",
+    )
+    @click.option("--disable", is_flag=True, help="Take the support access away.")
+    def support_user(email: str, name: str, regions: tuple[str, ...], disable: bool) -> None:
+        """Create or update a platform support account scoped to prefectures.
+
+        A new account needs --name and asks for a password. Support accounts are not members
+        of any workspace: they open the workspaces of their prefectures read-only.
+        """
+        from app.auth.forms import normalise_email
+        from app.auth.passwords import password_problem
+        from app.auth.service import create_user, find_user_by_email
+        from app.extensions import db
+        from tenants import support
+
+        email = normalise_email(email)
+        with db.new_session() as session:
+            user = find_user_by_email(session, email)
+            if disable:
+                if user is None or not support.disable_agent(session, user):
+                    raise click.ClickException(f"{email} has no active support access")
+                session.commit()
+                click.echo(f"support access of {email} disabled")
+                return
+            try:
+                codes = support.check_regions(regions)
+            except support.SupportRuleBroken as exc:
+                raise click.ClickException(str(exc)) from exc
+            if user is None:
+                if not name.strip():
+                    raise click.ClickException("a new account needs --name")
+                password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+                problem = password_problem(password, email)
+                if problem is not None:
+                    raise click.ClickException(problem)
+                user = create_user(session, email, name.strip(), password)
+            support.save_agent(session, user, codes)
+            session.commit()
+        click.echo(f"{email}: support staff for prefectures {', '.join(codes)}")

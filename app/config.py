@@ -51,6 +51,8 @@ class Settings:
     login_limit_per_account: str = "5 per 10 minutes"
     invitation_max_age_days: int = 7
     password_reset_max_age_minutes: int = 60
+    # How long a support agent's session to change a workspace's data lasts.
+    support_session_minutes: int = 120
     # argon2id cost; tests lower it so the suite stays fast.
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536

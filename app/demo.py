@@ -13,6 +13,7 @@ from app.auth.service import create_user, find_user_by_email
 from app.catalogs.service import seed_defaults
 from app.db import utcnow
 from app.demo_records import load_demo_records
+from app.portal.demo import load_portal_demo, load_support_agent
 from tenants.audit import ACTOR_LABEL_KEY
 from tenants.isolation import tenant_scope
 from tenants.models import Invitation, Membership, Role, Tenant, TenantKind
@@ -33,6 +34,13 @@ DEMO_PEOPLE = (
     DemoPerson("quality@demo.example", "髙橋 美咲", Role.QUALITY),
     DemoPerson("viewer@demo.example", "鈴木 一郎", Role.VIEWER),
 )
+# The portals' people: linked to a company and a facility of the demo records (app.portal.demo),
+# and a platform support agent for the prefecture (no membership).
+PORTAL_PEOPLE = (
+    ("buyer@demo.example", "石川 直樹", "buyer"),
+    ("facility@demo.example", "望月 由美", "facility"),
+    ("support@demo.example", "小林 誠", "support"),
+)
 
 # (slug, name, kind, prefecture, members: email -> role)
 DEMO_WORKSPACES = (
@@ -52,7 +60,9 @@ DEMO_WORKSPACES = (
     ),
 )
 
-DEMO_LOGINS = [(p.email, p.role.value) for p in DEMO_PEOPLE]
+DEMO_LOGINS = [(p.email, p.role.value) for p in DEMO_PEOPLE] + [
+    (email, role) for email, _name, role in PORTAL_PEOPLE
+]
 
 
 def load_demo(session: Session) -> list[str]:
@@ -66,6 +76,14 @@ def load_demo(session: Session) -> list[str]:
             user = create_user(session, person.email, person.name, DEMO_PASSWORD)
             created.append(person.email)
         users[person.email] = user
+    for email, name, _role in PORTAL_PEOPLE:
+        user = find_user_by_email(session, email)
+        if user is None:
+            user = create_user(session, email, name, DEMO_PASSWORD)
+            created.append(email)
+        users[email] = user
+    if load_support_agent(session, users["support@demo.example"]):
+        created.append("support agent")
 
     for slug, name, kind, prefecture, members in DEMO_WORKSPACES:
         tenant = session.scalar(select(Tenant).where(Tenant.slug == slug))
@@ -86,6 +104,9 @@ def load_demo(session: Session) -> list[str]:
                 owners = [users["coordinator@demo.example"].id, users["admin@demo.example"].id]
                 if load_demo_records(session, tenant.id, owners):
                     created.append(f"{slug}: records")
+                created += load_portal_demo(
+                    session, users, coordinator=users["coordinator@demo.example"]
+                )
     session.commit()
     return created
 

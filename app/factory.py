@@ -46,11 +46,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.facilities.views import bp as facilities_bp
     from app.imports.views import bp as imports_bp
     from app.matching.views import bp as matching_bp
+    from app.notifications.views import bp as notifications_bp
     from app.orders.views import bp as orders_bp
+    from app.portal.views import bp as portal_bp
+    from app.portal.views import facility_bp as facility_portal_bp
     from app.quality.views import bp as quality_bp
     from app.storage.views import bp as files_bp
     from app.web.errors import register_error_handlers
     from app.web.views import bp as web_bp
+    from tenants.support_views import public as support_bp
+    from tenants.support_views import workspace as support_access_bp
     from tenants.views import public as workspaces_bp
     from tenants.views import workspace as workspace_bp
 
@@ -75,6 +80,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         billing_webhooks_bp,
         quality_bp,
         files_bp,
+        notifications_bp,
+        portal_bp,
+        facility_portal_bp,
+        support_bp,
+        support_access_bp,
     ):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
@@ -148,6 +158,7 @@ def _init_templates(app: Flask) -> None:
             "nav_workspaces": _nav_workspaces,
             "current_lang": _select_locale,
             "workspace_nav": _workspace_nav,
+            "workspace_home": _workspace_home,
         }
 
 
@@ -169,6 +180,17 @@ WORKSPACE_NAV = (
 )
 
 
+# The buyer portal's navigation; the facility portal has its own large tabs on each page.
+BUYER_NAV = (
+    ("portal.home", _l("Home"), False),
+    ("portal.deals", _l("Deals and quotes"), False),
+    ("portal.orders_index", _l("Orders"), False),
+    ("portal.agreements", _l("Agreements"), False),
+    ("portal.request_work", _l("Request new work"), False),
+)
+PORTAL_NAVS = {"buyer": BUYER_NAV, "facility": ()}
+
+
 def _workspace_nav() -> list[tuple[str, str]]:
     """Navigation entries the member may see (and that exist in this build)."""
     from flask import current_app
@@ -176,11 +198,21 @@ def _workspace_nav() -> list[tuple[str, str]]:
     membership = getattr(g, "membership", None)
     if membership is None:
         return []
+    entries = PORTAL_NAVS.get(membership.role.value, WORKSPACE_NAV)
     return [
         (endpoint, str(label))
-        for endpoint, label, admin_only in WORKSPACE_NAV
+        for endpoint, label, admin_only in entries
         if endpoint in current_app.view_functions and (membership.is_admin or not admin_only)
     ]
+
+
+def _workspace_home(tenant: Any, membership: Any) -> str:
+    """Where a member lands in a workspace: the portal for buyers and facilities."""
+    from flask import url_for
+
+    from tenants.context import home_endpoint
+
+    return url_for(home_endpoint(membership.role), tenant_slug=tenant.slug)
 
 
 def _nav_workspaces() -> list[Any]:

@@ -16,6 +16,7 @@ from app.matching.models import (
 )
 from app.notifications.models import Notification
 from app.orders.models import Delivery, Order, OrderMonth
+from app.portal.models import QuoteDecision
 from app.quality.models import (
     Inspection,
     InspectionItem,
@@ -37,6 +38,7 @@ from app.timeline.models import TimelineEntry
 from tenants.audit import AuditEvent
 from tenants.isolation import TenantIdCounter
 from tenants.models import Invitation, Membership, Tenant
+from tenants.support import SupportAgent, SupportAgentRegion, SupportSession
 
 __all__ = [
     "ActionItem",
@@ -77,8 +79,12 @@ __all__ = [
     "OrderMonth",
     "PlanGoal",
     "QualityPlan",
+    "QuoteDecision",
     "StoredFile",
+    "SupportAgent",
+    "SupportAgentRegion",
     "SupportRequest",
+    "SupportSession",
     "Tenant",
     "TenantIdCounter",
     "TimelineEntry",

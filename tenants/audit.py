@@ -34,6 +34,9 @@ ACTION_LABELS = {
     "update": _l("Changed"),
     "delete": _l("Deleted"),
     "workspace.create": _l("Workspace created"),
+    "support.access": _l("Support access"),
+    "support.session.start": _l("Support session started"),
+    "support.session.end": _l("Support session ended"),
 }
 OBJECT_LABELS = {
     "tenants": _l("Workspace"),
@@ -79,8 +82,14 @@ OBJECT_LABELS = {
     "manual_versions": _l("Manual version"),
     "manual_acknowledgements": _l("Manual acknowledgement"),
     "manual_notices": _l("Manual notice"),
+    "quote_decisions": _l("Answer to a quote"),
+    "support_sessions": _l("Support session"),
 }
-ACTOR_LABELS = {"demo": _l("Demo data loader"), "stripe": _l("Stripe (payments)")}
+ACTOR_LABELS = {
+    "demo": _l("Demo data loader"),
+    "stripe": _l("Stripe (payments)"),
+    "support": _l("Support staff"),
+}
 
 
 def label(labels: dict[str, Any], code: str | None) -> str:

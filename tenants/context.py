@@ -3,6 +3,12 @@
 Every workspace route lives on a blueprint made by ``tenant_blueprint``: its URLs start with
 ``/t/<tenant_slug>``, and before any view runs the tenant is looked up, the user's membership
 checked, and the session bound to that tenant. Unknown slug or not a member: 404, always.
+
+A support agent whose regions include the workspace enters the same way, through an unsaved
+stand-in membership (``tenants.support``): read-only unless a support session is running,
+every request audited. Every view declares who it is for: ``staff_view``/``admin_view``
+(staff, never portal roles), ``buyer_view``/``facility_view`` (the portals, with the linked
+company or facility on ``g``), ``support_view`` (an agent's own support-session screens).
 """
 
 from __future__ import annotations
@@ -11,12 +17,17 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Blueprint, abort, g
+from flask import Blueprint, abort, current_app, g, request
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.buyers.models import Buyer
+from app.db import utcnow
 from app.extensions import db, login_manager
-from tenants.isolation import use_tenant
+from app.facilities.models import Facility
+from tenants import support
+from tenants.audit import ACTOR_LABEL_KEY
+from tenants.isolation import make_read_only, use_tenant
 from tenants.models import Membership, MembershipStatus, Role, Tenant
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -59,6 +70,8 @@ def enter_tenant() -> Any:
         )
     )
     if membership is None:
+        membership = _enter_as_support(tenant)
+    if membership is None:
         use_tenant(session, None)
         abort(404)
     g.tenant = tenant
@@ -72,6 +85,30 @@ def _refuse_writes_when_read_only() -> Any:
     from app.billing.guard import refuse_when_read_only
 
     return refuse_when_read_only()
+
+
+def _enter_as_support(tenant: Tenant) -> Membership | None:
+    """A support agent of the workspace's prefecture: audited, read-only unless a support
+    session runs (or the view is the agent's own support-session screen)."""
+    session = db.session
+    user = current_user._get_current_object()
+    if not support.in_scope(session, user.id, tenant):
+        return None
+    access = support.SupportAccess(user.id, support.active_session(session, user.id, utcnow()))
+    session.info[ACTOR_LABEL_KEY] = support.ACTOR_LABEL
+    support.record_access(session, access, request.method, request.path, request.endpoint)
+    session.commit()  # the access is on record even if the request then fails
+    if not access.can_write and _view_kind() != "support":
+        make_read_only(session)
+    g.support = access
+    return support.stand_in(tenant, user, access)
+
+
+def _view_kind() -> str | None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    access = getattr(view, "access", None) or {}
+    kind: str | None = access.get("kind")
+    return kind
 
 
 def current_membership() -> Membership:
@@ -96,10 +133,70 @@ def staff_view(write: bool = False, roles: frozenset[Role] | None = None) -> Cal
                 abort(403)
             return view(*args, **kwargs)
 
-        wrapper.access = {"write": write, "roles": roles}  # type: ignore[attr-defined]
+        access = {"kind": "staff", "write": write, "roles": roles}
+        wrapper.access = access  # type: ignore[attr-defined]
         return cast(F, wrapper)
 
     return decorate
 
 
 admin_view = staff_view(write=True, roles=frozenset({Role.ADMIN}))
+
+
+def buyer_view(view: F) -> F:
+    """The buyer portal: only a buyer company's person; ``g.buyer`` is that company."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        membership = current_membership()
+        if not membership.is_buyer or membership.is_support:
+            abort(403)
+        buyer = db.session.get(Buyer, (g.tenant.id, membership.buyer_id))
+        if buyer is None:
+            abort(403)
+        g.buyer = buyer
+        return view(*args, **kwargs)
+
+    access = {"kind": "buyer", "write": False, "roles": frozenset({Role.BUYER})}
+    wrapper.access = access  # type: ignore[attr-defined]
+    return cast(F, wrapper)
+
+
+def facility_view(view: F) -> F:
+    """The facility portal: only a facility's person; ``g.facility`` is that facility."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        membership = current_membership()
+        if not membership.is_facility or membership.is_support:
+            abort(403)
+        facility = db.session.get(Facility, (g.tenant.id, membership.facility_id))
+        if facility is None:
+            abort(403)
+        g.facility = facility
+        return view(*args, **kwargs)
+
+    access = {"kind": "facility", "write": False, "roles": frozenset({Role.FACILITY})}
+    wrapper.access = access  # type: ignore[attr-defined]
+    return cast(F, wrapper)
+
+
+def support_view(view: F) -> F:
+    """An agent's own support-session screens in a workspace (members get 403)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if getattr(g, "support", None) is None:
+            abort(403)
+        return view(*args, **kwargs)
+
+    wrapper.access = {"kind": "support", "write": False, "roles": None}  # type: ignore[attr-defined]
+    return cast(F, wrapper)
+
+
+# Where each role lands in a workspace (the switcher, sign-in, the workspace list).
+HOME_ENDPOINTS = {Role.BUYER: "portal.home", Role.FACILITY: "facility_portal.home"}
+
+
+def home_endpoint(role: Role) -> str:
+    return HOME_ENDPOINTS.get(role, "workspace.dashboard")

@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Length, StopValidation, ValidationE
 
 from app.auth.forms import REQUIRED, EmailFieldJa, NewPasswordMixin
 from app.web.fields import YenField, strip
-from tenants.models import INVITABLE_ROLES, TenantKind
+from tenants.models import INVITABLE_ROLES, STAFF_ROLE_ORDER, Role, TenantKind
 from tenants.prefectures import PREFECTURES
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38})[a-z0-9]$")
@@ -37,6 +37,9 @@ ROLE_LABELS = {
 }
 
 ROLE_CHOICES = [SelectChoice(role.value, ROLE_LABELS[role.value]) for role in INVITABLE_ROLES]
+STAFF_ROLE_CHOICES = [
+    SelectChoice(role.value, ROLE_LABELS[role.value]) for role in STAFF_ROLE_ORDER
+]
 
 
 class WorkspaceFields(FlaskForm):
@@ -108,13 +111,41 @@ class SettingsForm(WorkspaceFields):
 
 
 class InviteForm(FlaskForm):
+    """The view fills the company and facility choices with this workspace's records."""
+
     email = EmailFieldJa()
     role = SelectField(
         _l("Role"),
         choices=ROLE_CHOICES,
         default="coordinator",
     )
+    buyer_id = SelectField(
+        _l("Buyer company"),
+        choices=[],
+        default="",
+        description=_l("Only for the role Buyer company: whose portal this person uses."),
+    )
+    facility_id = SelectField(
+        _l("Facility"),
+        choices=[],
+        default="",
+        description=_l("Only for the role Facility: whose portal this person uses."),
+    )
+
+    def validate_buyer_id(self, field: SelectField) -> None:
+        if self.role.data == Role.BUYER.value and not field.data:
+            raise ValidationError(_l("Choose the buyer company this person works for."))
+
+    def validate_facility_id(self, field: SelectField) -> None:
+        if self.role.data == Role.FACILITY.value and not field.data:
+            raise ValidationError(_l("Choose the facility this person works for."))
+
+    def link_ids(self) -> tuple[int | None, int | None]:
+        """(buyer id, facility id) for the chosen role; the other choice is ignored."""
+        buyer = int(self.buyer_id.data) if self.role.data == Role.BUYER.value else None
+        facility = int(self.facility_id.data) if self.role.data == Role.FACILITY.value else None
+        return buyer, facility
 
 
 class RoleForm(FlaskForm):
-    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
+    role = SelectField(_l("Role"), choices=STAFF_ROLE_CHOICES)

@@ -44,6 +44,8 @@ TENANT_KEY = "tenant_id"
 USER_KEY = "user_id"
 # Execution option that lifts the ORM wall for one statement (platform jobs, regional roll-ups).
 ALL_TENANTS = {"all_tenants": True}
+# Session flag: nothing may be written (a support agent's read-only access, tenants.support).
+READ_ONLY_KEY = "read_only"
 
 # PostgreSQL settings read by the RLS policies; set per transaction (SET LOCAL semantics).
 PG_TENANT_SETTING = "app.tenant_id"
@@ -56,6 +58,16 @@ class TenantNotSet(RuntimeError):
 
 class CrossTenantWrite(RuntimeError):
     """An object of one tenant was written while the session belongs to another."""
+
+
+class ReadOnlySession(RuntimeError):
+    """A write was attempted through a session marked read-only."""
+
+
+def make_read_only(session: Session) -> None:
+    """From the next transaction on, this session writes nothing: flushes are refused, and on
+    PostgreSQL each transaction is started READ ONLY as well (raw SQL included)."""
+    session.info[READ_ONLY_KEY] = True
 
 
 class TenantScoped:
@@ -151,6 +163,9 @@ def _apply_pg_settings(connection: Any, info: dict[str, Any]) -> None:
 
 @event.listens_for(Session, "after_begin")
 def _set_pg_tenant(session: Session, _transaction: SessionTransaction, connection: Any) -> None:
+    if session.info.get(READ_ONLY_KEY) and connection.dialect.name == "postgresql":
+        # Must come before any other statement of the transaction.
+        connection.execute(text("SET TRANSACTION READ ONLY"))
     _apply_pg_settings(connection, session.info)
 
 
@@ -189,6 +204,8 @@ def _tenant_table_names() -> frozenset[str]:
 
 @event.listens_for(Session, "before_flush")
 def _guard_and_number_writes(session: Session, _context: Any, _instances: Any) -> None:
+    if session.info.get(READ_ONLY_KEY) and (session.new or session.dirty or session.deleted):
+        raise ReadOnlySession("this session is read-only")
     new = [obj for obj in session.new if isinstance(obj, TenantScoped)]
     changed = [obj for obj in (*session.dirty, *session.deleted) if isinstance(obj, TenantScoped)]
     if not new and not changed:

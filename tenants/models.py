@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
-from tenants.isolation import TenantScoped
+from tenants.isolation import TenantScoped, tenant_fk
 
 if TYPE_CHECKING:
     from app.auth.models import User
@@ -56,8 +56,23 @@ class Role(enum.StrEnum):
 
 STAFF_ROLES = frozenset({Role.ADMIN, Role.COORDINATOR, Role.QUALITY, Role.VIEWER})
 WRITE_ROLES = frozenset({Role.ADMIN, Role.COORDINATOR, Role.QUALITY})
-# Roles an admin can give by invitation today; portal roles arrive with the portal.
-INVITABLE_ROLES = (Role.ADMIN, Role.COORDINATOR, Role.QUALITY, Role.VIEWER)
+PORTAL_ROLES = frozenset({Role.BUYER, Role.FACILITY})
+# Roles a member's role can be changed to on the members page (a portal member is linked to a
+# company or a facility when invited, so portal roles are only given by invitation).
+STAFF_ROLE_ORDER = (Role.ADMIN, Role.COORDINATOR, Role.QUALITY, Role.VIEWER)
+# Roles an admin can give by invitation.
+INVITABLE_ROLES = (*STAFF_ROLE_ORDER, Role.BUYER, Role.FACILITY)
+
+
+def portal_link_constraints() -> tuple[Any, ...]:
+    """A buyer's person is linked to exactly one buyer company and a facility's person to one
+    facility of the same workspace; staff are linked to neither (memberships, invitations)."""
+    return (
+        tenant_fk("buyer_id", "buyers"),
+        tenant_fk("facility_id", "facilities"),
+        CheckConstraint("(role = 'buyer') = (buyer_id IS NOT NULL)", name="buyer_link"),
+        CheckConstraint("(role = 'facility') = (facility_id IS NOT NULL)", name="facility_link"),
+    )
 
 
 class MembershipStatus(enum.StrEnum):
@@ -94,7 +109,7 @@ class Membership(TenantScoped, Base):
     """A person's role in one workspace. A person may belong to several workspaces."""
 
     __tablename__ = "memberships"
-    __table_args__ = (UniqueConstraint("tenant_id", "user_id"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "user_id"), *portal_link_constraints())
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     role: Mapped[Role] = mapped_column(str_enum(Role))
@@ -102,8 +117,14 @@ class Membership(TenantScoped, Base):
         str_enum(MembershipStatus), default=MembershipStatus.ACTIVE
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The company (role buyer) or facility (role facility) whose portal this person uses.
+    buyer_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    facility_id: Mapped[int | None] = mapped_column(Integer, default=None)
 
     user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+    # True only on the unsaved stand-in a support agent acts through (tenants.support).
+    is_support = False
 
     @property
     def can_write(self) -> bool:
@@ -116,6 +137,22 @@ class Membership(TenantScoped, Base):
     @property
     def is_staff(self) -> bool:
         return self.role in STAFF_ROLES
+
+    @property
+    def is_buyer(self) -> bool:
+        return (
+            self.status == MembershipStatus.ACTIVE
+            and self.role == Role.BUYER
+            and self.buyer_id is not None
+        )
+
+    @property
+    def is_facility(self) -> bool:
+        return (
+            self.status == MembershipStatus.ACTIVE
+            and self.role == Role.FACILITY
+            and self.facility_id is not None
+        )
 
 
 class Invitation(TenantScoped, Base):
@@ -130,6 +167,7 @@ class Invitation(TenantScoped, Base):
         ForeignKeyConstraint(
             ["tenant_id", "membership_id"], ["memberships.tenant_id", "memberships.id"]
         ),
+        *portal_link_constraints(),
     )
 
     email: Mapped[str] = mapped_column(String(254))
@@ -140,6 +178,9 @@ class Invitation(TenantScoped, Base):
     expires_at: Mapped[datetime] = mapped_column()
     accepted_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Portal invitations: the company or facility the new member will be linked to.
+    buyer_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    facility_id: Mapped[int | None] = mapped_column(Integer, default=None)
 
     def state(self, now: datetime) -> str:
         if self.accepted_at is not None:

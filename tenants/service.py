@@ -16,7 +16,15 @@ from app.db import utcnow
 from app.mail import send_mail
 from tenants import audit
 from tenants.isolation import ALL_TENANTS, tenant_scope, use_tenant
-from tenants.models import Invitation, Membership, MembershipStatus, Role, Tenant, TenantKind
+from tenants.models import (
+    PORTAL_ROLES,
+    Invitation,
+    Membership,
+    MembershipStatus,
+    Role,
+    Tenant,
+    TenantKind,
+)
 
 INVITATION_PURPOSE = "invitation"
 
@@ -85,11 +93,17 @@ def _keep_an_admin(session: Session, membership: Membership) -> None:
 
 
 def change_role(session: Session, membership: Membership, role: Role) -> None:
+    """Change a member's role. Portal roles come with a company or facility and are only given
+    by invitation; moving a portal member to a staff role drops the link."""
     if membership.role == role:
         return
+    if role in PORTAL_ROLES:
+        raise RuleBroken(_("Portal roles are given by invitation, with the company or facility."))
     if role != Role.ADMIN:
         _keep_an_admin(session, membership)
     membership.role = role
+    membership.buyer_id = None
+    membership.facility_id = None
 
 
 def remove_member(session: Session, membership: Membership) -> None:
@@ -110,7 +124,15 @@ def invite(
     role: Role,
     max_age_days: int,
     link_for: Callable[[str], str],
+    buyer_id: int | None = None,
+    facility_id: int | None = None,
 ) -> Invitation:
+    """Invite ``email`` with ``role``; a buyer's person is linked to ``buyer_id``, a
+    facility's person to ``facility_id`` (the form checks both belong to this workspace)."""
+    if (role == Role.BUYER) != (buyer_id is not None):
+        raise RuleBroken(_("Choose the buyer company this person works for."))
+    if (role == Role.FACILITY) != (facility_id is not None):
+        raise RuleBroken(_("Choose the facility this person works for."))
     already = session.scalar(
         select(Membership)
         .join(User, User.id == Membership.user_id)
@@ -135,6 +157,8 @@ def invite(
         role=role,
         invited_by_id=inviter.id,
         expires_at=now + timedelta(days=max_age_days),
+        buyer_id=buyer_id,
+        facility_id=facility_id,
     )
     session.add(invitation)
     session.flush()
@@ -182,10 +206,17 @@ def accept_invitation(session: Session, invitation: Invitation, user: User) -> M
     with tenant_scope(session, invitation.tenant_id):
         membership = session.scalar(select(Membership).where(Membership.user_id == user.id))
         if membership is None:
-            membership = Membership(user_id=user.id, role=invitation.role)
+            membership = Membership(
+                user_id=user.id,
+                role=invitation.role,
+                buyer_id=invitation.buyer_id,
+                facility_id=invitation.facility_id,
+            )
             session.add(membership)
         else:
             membership.role = invitation.role
+            membership.buyer_id = invitation.buyer_id
+            membership.facility_id = invitation.facility_id
             membership.status = MembershipStatus.ACTIVE
         session.flush()
         invitation.accepted_at = utcnow()

@@ -7,20 +7,26 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, g, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+from wtforms import SelectChoice
 
 from app.attention import needs_attention
 from app.auth.models import User
 from app.auth.service import create_user, find_user_by_email
+from app.buyers.models import Buyer
+from app.db import utcnow
 from app.extensions import db
+from app.facilities.models import Facility
 from app.jp import today_jst
+from app.notifications import service as notifications
 from app.web.htmx import redirect_303, render
-from tenants import service
+from tenants import service, support
 from tenants.audit import AuditEvent
 from tenants.context import admin_view, current_membership, staff_view, tenant_blueprint
 from tenants.forms import InviteForm, RoleForm, SettingsForm, SignupForm, SignupWithAccountForm
-from tenants.models import Invitation, Membership, MembershipStatus, Role, TenantKind
+from tenants.models import PORTAL_ROLES, Invitation, Membership, MembershipStatus, Role, TenantKind
 
 public = Blueprint("workspaces", __name__, template_folder="templates")
 workspace = tenant_blueprint("workspace", __name__)
@@ -35,7 +41,9 @@ AUDIT_PAGE_SIZE = 50
 @login_required
 def index() -> Any:
     return render(
-        "workspace/list.html", workspaces=service.memberships_of(db.session, current_user.id)
+        "workspace/list.html",
+        workspaces=service.memberships_of(db.session, current_user.id),
+        support_agent=support.agent_for(db.session, current_user.id) is not None,
     )
 
 
@@ -101,32 +109,78 @@ def dashboard() -> Any:
         .order_by(AuditEvent.id.desc())
         .limit(5)
     ).all()
+    membership = current_membership()
     return render(
         "workspace/dashboard.html",
         member_count=member_count,
         recent=recent,
         attention=needs_attention(session, today_jst()),
         today=today_jst(),
+        unread=(
+            notifications.unread_count(session, membership_id=membership.id) if membership.id else 0
+        ),
+        support_sessions=(
+            [s for s in support.recent_sessions(session, 5) if s[0].is_active(utcnow())]
+            if membership.is_admin
+            else []
+        ),
     )
+
+
+def _with_links(model: Any) -> Any:
+    """Rows of (record, linked company name, linked facility name): one statement."""
+    buyer = aliased(Buyer)
+    facility = aliased(Facility)
+    return (
+        select(model, buyer.name, facility.name)
+        .outerjoin(buyer, and_(buyer.tenant_id == model.tenant_id, buyer.id == model.buyer_id))
+        .outerjoin(
+            facility,
+            and_(facility.tenant_id == model.tenant_id, facility.id == model.facility_id),
+        )
+    )
+
+
+def _prepare_invite_form(form: InviteForm) -> InviteForm:
+    """Choices of this workspace's companies and facilities (archived ones are not offered)."""
+    session = db.session
+    buyers = session.execute(
+        select(Buyer.id, Buyer.name).where(Buyer.archived_at.is_(None)).order_by(Buyer.name)
+    ).all()
+    facilities = session.execute(
+        select(Facility.id, Facility.name)
+        .where(Facility.archived_at.is_(None))
+        .order_by(Facility.name)
+    ).all()
+    form.buyer_id.choices = [SelectChoice("", _("Choose…"))] + [
+        SelectChoice(str(i), name) for i, name in buyers
+    ]
+    form.facility_id.choices = [SelectChoice("", _("Choose…"))] + [
+        SelectChoice(str(i), name) for i, name in facilities
+    ]
+    return form
 
 
 def _members_context(invite_form: InviteForm | None = None) -> dict[str, Any]:
     session = db.session
-    members = session.scalars(
-        select(Membership)
+    members = session.execute(
+        _with_links(Membership)
         .where(Membership.status == MembershipStatus.ACTIVE)
         .order_by(Membership.id)
     ).all()
-    pending = session.scalars(
-        select(Invitation)
+    pending = session.execute(
+        _with_links(Invitation)
         .where(Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
         .order_by(Invitation.id.desc())
     ).all()
+    is_admin = current_membership().is_admin
     return {
         "members": members,
         "invitations": pending,
-        "invite_form": invite_form or InviteForm(),
+        # Only administrators see the form (and its company and facility choices).
+        "invite_form": invite_form or (_prepare_invite_form(InviteForm()) if is_admin else None),
         "role_form": RoleForm(),
+        "portal_roles": PORTAL_ROLES,
     }
 
 
@@ -139,9 +193,10 @@ def members() -> Any:
 @workspace.post("/members/invite")
 @admin_view
 def invite() -> Any:
-    form = InviteForm()
+    form = _prepare_invite_form(InviteForm())
     if form.validate_on_submit():
         settings = current_app.extensions["renkei_settings"]
+        buyer_id, facility_id = form.link_ids()
         try:
             service.invite(
                 db.session,
@@ -153,6 +208,8 @@ def invite() -> Any:
                 link_for=lambda token: url_for(
                     "auth.accept_invitation", token=token, _external=True
                 ),
+                buyer_id=buyer_id,
+                facility_id=facility_id,
             )
             db.session.commit()
         except service.RuleBroken as exc:
@@ -234,7 +291,12 @@ def settings() -> Any:
         db.session.commit()
         flash(_("Settings saved."), "success")
         return redirect_303(url_for("workspace.settings"))
-    return render("workspace/settings.html", form=form), 422 if form.errors else 200
+    return render(
+        "workspace/settings.html",
+        form=form,
+        support_sessions=support.recent_sessions(db.session),
+        now=utcnow(),
+    ), 422 if form.errors else 200
 
 
 @workspace.get("/audit")

@@ -33,7 +33,8 @@ def test_demo_loads_once_and_again_changes_nothing(app):
         created = load_demo(session)
         assert "demo" in created and "admin@demo.example" in created
         first = counts(session)
-        assert first == (2, 4, 6, 1)
+        # Users: 4 staff, a buyer's and a facility's person, a support agent (no membership).
+        assert first == (2, 7, 8, 1)
         assert load_demo(session) == []
         assert counts(session) == first
         demo = session.scalar(select(Tenant).where(Tenant.slug == "demo"))

@@ -39,9 +39,17 @@ def safe_next(target: str | None) -> str | None:
 
 
 def home_for(user_id: int) -> str:
+    """One workspace: its home for the person's role. None but a support account: the
+    workspaces of the agent's regions. Otherwise the list of workspaces."""
+    from tenants.context import home_endpoint
+    from tenants.support import agent_for
+
     memberships = workspaces.memberships_of(db.session, user_id)
     if len(memberships) == 1:
-        return url_for("workspace.dashboard", tenant_slug=memberships[0][0].slug)
+        tenant, membership = memberships[0]
+        return url_for(home_endpoint(membership.role), tenant_slug=tenant.slug)
+    if not memberships and agent_for(db.session, user_id) is not None:
+        return url_for("support.index")
     return url_for("workspaces.index")
 
 
@@ -224,7 +232,9 @@ def accept_invitation(token: str) -> Any:
             if not current_user.is_authenticated:
                 login_user(user)
             flash(_("Welcome to %(name)s.", name=tenant.name), "success")
-            return redirect_303(url_for("workspace.dashboard", tenant_slug=tenant.slug))
+            from tenants.context import home_endpoint
+
+            return redirect_303(url_for(home_endpoint(invitation.role), tenant_slug=tenant.slug))
     status = 422 if form.errors else 200
     return render(
         "auth/accept.html", form=form, tenant=tenant, invitation=invitation, existing=existing

@@ -892,10 +892,12 @@ def _record(
         f"{proposal.facilities.records[fid].name} {format_quantity(q)}{info.unit_label}"
         for fid, q in sorted(quantities.items())
     )
+    # Internal: which facilities do the work, and how much, is not the buyer's to read.
     timeline.add_entry(
         session,
         body=f"{month_key(info.month)} 割当確定: {summary}",
         kind=EntryKind.DECISION,
+        internal=True,
         order_id=subject.id if subject.kind == "order" else None,
         deal_id=subject.id if subject.kind == "deal" else None,
     )

@@ -12,8 +12,9 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from tests.support.floor import floor
+from tests.support.shop import shop
 
-__all__ = ["floor"]
+__all__ = ["floor", "shop"]
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 

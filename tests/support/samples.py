@@ -27,6 +27,7 @@ from app.matching.models import (
 )
 from app.notifications.models import Notification
 from app.orders.models import Delivery, Order, OrderMonth
+from app.portal.models import QuoteAnswer, QuoteDecision
 from app.quality.models import (
     ActionKind,
     Inspection,
@@ -53,6 +54,7 @@ from app.storage.models import StoredFile
 from app.timeline.models import TimelineEntry
 from tenants.isolation import tenant_scope
 from tenants.models import Membership
+from tenants.support import SupportSession
 
 
 def add_sample_records(session: Session, member: Membership, label: str = "") -> dict[str, int]:
@@ -129,6 +131,25 @@ def add_sample_records(session: Session, member: Membership, label: str = "") ->
         if session.scalar(select(BillingAccount.id)) is None:
             session.add(BillingAccount(trial_ends_at=utcnow() + timedelta(days=30)))
         session.add(BillingEvent(stripe_event_id=f"evt_sample{label}", event_type="sample"))
+        # A buyer's answer and a support session that ended long ago (no access today).
+        started = utcnow() - timedelta(days=30)
+        session.add_all(
+            [
+                QuoteDecision(
+                    deal_id=deal.id,
+                    amount=deal.amount,
+                    answer=QuoteAnswer.APPROVED,
+                    membership_id=member.id,
+                ),
+                SupportSession(
+                    user_id=member.user_id,
+                    reason="操作説明のため",
+                    started_at=started,
+                    expires_at=started + timedelta(hours=2),
+                    ended_at=started + timedelta(hours=1),
+                ),
+            ]
+        )
         session.flush()
         _add_quality_samples(session, order, facility, label)
     return {

@@ -156,7 +156,8 @@ def test_inviting_a_member_is_refused_at_the_email_field(app, world, email):
     [
         ("not an address", "quality", "email"),
         ("", "quality", "email"),
-        (INVITEE, "buyer", "role"),
+        (INVITEE, "buyer", "buyer_id"),  # a buyer's person needs the company
+        (INVITEE, "facility", "facility_id"),
         (INVITEE, "owner", "role"),
     ],
 )
