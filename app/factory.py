@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.facilities.views import bp as facilities_bp
     from app.imports.views import bp as imports_bp
     from app.orders.views import bp as orders_bp
+    from app.reports.views import bp as reports_bp
     from app.web.errors import register_error_handlers
     from app.web.views import bp as web_bp
     from tenants.views import public as workspaces_bp
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         orders_bp,
         catalogs_bp,
         imports_bp,
+        reports_bp,
     ):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
@@ -149,6 +151,7 @@ WORKSPACE_NAV = (
     ("facilities.index", _l("Facilities"), False),
     ("buyers.index", _l("Buyers"), False),
     ("agreements.index", _l("Agreements"), False),
+    ("reports.index", _l("Reports"), False),
     ("workspace.members", _l("Members"), False),
     ("catalogs.index", _l("Catalogues"), False),
     ("imports.index", _l("Import / export"), False),
