@@ -107,6 +107,16 @@ def deal_warnings(deal: Deal, minimum: int = MINIMUM_ANNUAL_VOLUME) -> list[str]
     return found
 
 
+def furthest_stage(reached: DealStage | None, stage: DealStage) -> DealStage | None:
+    """The furthest open stage reached once the deal is at ``stage`` (won and lost leave it
+    as it was: the stage the deal was at when it closed)."""
+    if stage not in OPEN_STAGES:
+        return reached
+    if reached is None or PIPELINE.index(stage) > PIPELINE.index(reached):
+        return stage
+    return reached
+
+
 def previous_stage(stage: DealStage) -> DealStage | None:
     """One step back: won and lost both go back to the quote."""
     if stage in CLOSED_STAGES:
@@ -207,6 +217,7 @@ def _set_stage(
         deal.lost_reason_id = None
         deal.lost_comment = ""
     deal.stage = stage
+    deal.furthest_stage = furthest_stage(deal.furthest_stage, stage)
 
 
 def _stage_change_note(
