@@ -373,12 +373,8 @@ def monthly_table(report: Report) -> Table:
     for month, this_year, last_year in zip(
         p.months, report.monthly, report.monthly_previous, strict=True
     ):
-        table.add(_month(month), this_year, last_year)
+        table.add(_("Month %(month)d", month=month.month), this_year, last_year)
     return table
-
-
-def _month(month: date) -> str:
-    return _("%(year)d/%(month)d", year=month.year, month=month.month)
 
 
 def stage_text(stage: str) -> str:
