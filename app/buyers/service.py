@@ -37,6 +37,7 @@ EDITABLE = (
     "contact_email",
     "contact_phone",
     "notes",
+    "is_municipality",
 )
 
 

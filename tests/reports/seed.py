@@ -155,9 +155,9 @@ def _r3(plan: SeedPlan) -> None:
             for m in (1, 2, 3, 4, 5, 6):
                 order.months[month(2022, m)] = recurring[b - 1]
         else:
-            order.months[month(2021 if b % 10 < 9 else 2022, 4 + b % 9 if b % 10 < 9 else 2)] = (
-                won[b - 1]
-            )
+            order.months[month(2021 if b % 10 < 9 else 2022, 4 + b % 9 if b % 10 < 9 else 2)] = won[
+                b - 1
+            ]
         plan.orders.append(order)
     # Two deals still open on 2022-03-31 (166万円), lost in R.4.
     _deal(plan, "R3継続中28", 28, "失注", 1_000_000, date(2022, 1, 10), date(2022, 6, 1),
@@ -222,9 +222,7 @@ def _assignments(plan: SeedPlan) -> None:
                     [name, order.title, day.strftime("%Y-%m"), 100, round(amount / 2_000, 1)]
                 )
     # The facility that left worked in R.3 but counts as neither participating nor active.
-    plan.assignments.append(
-        [FACILITY.format(LEFT_FACILITY), "R3受注06", "2021-10", 10, 5.0]
-    )
+    plan.assignments.append([FACILITY.format(LEFT_FACILITY), "R3受注06", "2021-10", 10, 5.0])
 
 
 def build_plan() -> SeedPlan:
@@ -278,8 +276,16 @@ def load(app: Any, client: Any, tenant_id: int) -> SeedPlan:
         client,
         "deals",
         csv_bytes(
-            ["案件名", "発注企業", "段階", "商談金額", "商談開始日", "受注・失注日", "失注理由",
-             "到達段階"],  # fmt: skip
+            [
+                "案件名",
+                "発注企業",
+                "段階",
+                "商談金額",
+                "商談開始日",
+                "受注・失注日",
+                "失注理由",
+                "到達段階",
+            ],  # fmt: skip
             plan.deals,
         ),
     )
@@ -310,11 +316,17 @@ def load(app: Any, client: Any, tenant_id: int) -> SeedPlan:
             # The buyers forecast their recurring work: 10% high in odd months.
             forecast = amount + amount // 10 if day.month % 2 else amount
             month_rows.append([o.title, f"{day.year}年{day.month}月", forecast, amount])
-    import_file(client, "order_months", csv_bytes(["件名", "月", "発注予測額", "実績額"], month_rows))
     import_file(
-        client, "facility_wages", csv_bytes(["事業所名", "年度", "平均工賃(月額)", "利用者数"], plan.wages)
+        client, "order_months", csv_bytes(["件名", "月", "発注予測額", "実績額"], month_rows)
     )
     import_file(
-        client, "assignments", csv_bytes(["事業所名", "件名", "月", "数量", "時間"], plan.assignments)
+        client,
+        "facility_wages",
+        csv_bytes(["事業所名", "年度", "平均工賃(月額)", "利用者数"], plan.wages),
+    )
+    import_file(
+        client,
+        "assignments",
+        csv_bytes(["事業所名", "件名", "月", "数量", "時間"], plan.assignments),
     )
     return plan
