@@ -153,6 +153,8 @@ def _match_identities(session: Session, kind: str, outcome: Outcome) -> None:
     identity = SPECS[kind].identity
     assert identity is not None
     keys = {row.row: identity(row) for row in outcome.rows}
+    owner: Any
+    columns: tuple[Any, ...]
     if kind == "facility_wages":
         owner, columns = (
             FacilityWage.facility_id,
@@ -195,7 +197,11 @@ def _chunks(items: Sequence[int], size: int = IN_CHUNK) -> Iterator[Sequence[int
         yield items[start : start + size]
 
 
-def _assign(obj: Any, columns: Sequence[Column], values: dict[str, Any]) -> None:
+def _assign(
+    obj: Any, columns: Sequence[Column], values: dict[str, Any], resolved: dict[str, Any]
+) -> None:
+    for attr, value in resolved.items():  # what the rules worked out (e.g. order_id)
+        setattr(obj, attr, value)
     for column in columns:
         value = values.get(column.field, EMPTY)
         if value is EMPTY:
@@ -241,16 +247,12 @@ def apply(
         first = last - len(creates) + 1
         for offset, row in enumerate(creates):
             obj = model(tenant_id=tenant_id, id=first + offset)
-            _assign(obj, plain, row.values)
-            for attr, value in row.resolved.items():
-                setattr(obj, attr, value)
+            _assign(obj, plain, row.values, row.resolved)
             row.target_id = obj.id
             new_objects.append(obj)
     for row in updates:
         assert row.target_id is not None
-        _assign(existing[row.target_id], plain, row.values)
-        for attr, value in row.resolved.items():
-            setattr(existing[row.target_id], attr, value)
+        _assign(existing[row.target_id], plain, row.values, row.resolved)
 
     if spec.kind == "deals":
         for obj in (*new_objects, *existing.values()):

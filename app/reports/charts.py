@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -21,6 +22,10 @@ from pygal.style import Style
 from app.reports import kpi
 from app.reports.presentation import LABELS, short_year, stage_text
 from app.reports.service import Report
+
+# pygal appends a legacy import hook to sys.meta_path (for its map plugins, unused here) that
+# makes every later failed import emit an ImportWarning: take it out again.
+sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
 
 FONT: Final = (
     "'Noto Sans CJK JP', 'Noto Sans JP', 'Hiragino Sans', 'Yu Gothic', 'Meiryo', sans-serif"
@@ -68,6 +73,7 @@ def _config(**options: Any) -> dict[str, Any]:
         "legend_at_bottom_columns": 3,
         "margin": 16,
         "explicit_size": True,
+        "print_zeroes": False,
     }
     base.update(options)
     return base

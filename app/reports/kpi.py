@@ -775,7 +775,9 @@ class Utilisation:
     def buckets(self) -> list[tuple[float, float | None, int]]:
         """(low, high, facilities): exactly 0%, then (low, high], and over 100%."""
         values = [u.utilisation for u in self.facilities if u.utilisation is not None]
-        result = [(0.0, 0.0, sum(1 for v in values if v == 0))]
+        result: list[tuple[float, float | None, int]] = [
+            (0.0, 0.0, sum(1 for v in values if v == 0))
+        ]
         for low, high in UTILISATION_BUCKETS[1:]:
             result.append((low, high, sum(1 for v in values if low < v <= high)))
         result.append((1.0, None, sum(1 for v in values if v > 1.0)))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any, Final
 
 from flask_babel import gettext as _
@@ -100,10 +99,7 @@ def short_year(fiscal_year: int) -> str:
 def count_text(value: int | None, unit: str, signed: bool = False) -> str:
     if value is None:
         return "—"
-    if signed:
-        number = "±0" if value == 0 else f"{value:+,}"
-    else:
-        number = f"{value:,}"
+    number = ("±0" if value == 0 else f"{value:+,}") if signed else f"{value:,}"
     if unit == "companies":
         return _("%(count)s companies", count=number)
     return _("%(count)s facilities", count=number)
@@ -255,23 +251,21 @@ class Table:
         return len(self.shown) < len(self.rows)
 
 
+SHOWN: Final[dict[str, Callable[[Any], str]]] = {
+    YEN: lambda v: format_yen(int(v)),
+    MAN_YEN: lambda v: format_man_yen(int(v)),
+    SIGNED_YEN: lambda v: format_signed_yen(int(v)),
+    PERCENT: lambda v: f"{v:.1f}%",
+    COUNT: lambda v: f"{int(v):,}",
+    NUMBER: lambda v: f"{v:,.1f}",
+}
+
+
 def show(value: Any, kind: str) -> str:
     """A cell as the page and the PDF show it."""
     if value is None or value == "":
         return "—" if kind != TEXT else ""
-    if kind == YEN:
-        return format_yen(int(value))
-    if kind == MAN_YEN:
-        return format_man_yen(int(value))
-    if kind == SIGNED_YEN:
-        return format_signed_yen(int(value))
-    if kind == PERCENT:
-        return f"{value:.1f}%"
-    if kind == COUNT:
-        return f"{int(value):,}"
-    if kind == NUMBER:
-        return f"{value:,.1f}"
-    return str(value)
+    return SHOWN.get(kind, str)(value)
 
 
 def export_value(value: Any, kind: str) -> Any:
@@ -295,7 +289,7 @@ def kpi_table(report: Report, link_for: LinkFor | None = None) -> Table:
         "kpi",
         _("Year-over-year KPIs"),
         [
-            Column(_("KPI")),
+            Column(_("Indicator")),
             Column(_("Unit")),
             Column(_("%(year)s actual", year=short_year(p.fiscal_year - 1)), COUNT),
             Column(_("%(year)s actual", year=short_year(p.fiscal_year)), COUNT),

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects import postgresql
@@ -114,13 +115,7 @@ def components(
                     COMPONENTS,
                     {"tenant_ids": ids, "fiscal_year": fiscal_year, "arr_month": p.arr_month},
                 ).mappings()
-                found = {
-                    row["tenant_id"]: Headline(
-                        fiscal_year=fiscal_year,
-                        **{name: _int(row[name]) for name in kpi.ADDITIVE_FIELDS},
-                    )
-                    for row in rows
-                }
+                found = {row["tenant_id"]: _headline(fiscal_year, row) for row in rows}
         except DBAPIError as exc:
             if getattr(exc.orig, "sqlstate", None) == "42501":
                 raise NotVisible(str(exc.orig)) from exc
@@ -133,8 +128,12 @@ def components(
     return found
 
 
-def _int(value: object) -> int | None:
-    return None if value is None else int(value)  # type: ignore[call-overload]
+def _headline(fiscal_year: int, row: Any) -> Headline:
+    """One row of the function: integers (the ARR month's total may be unknown)."""
+    parts: dict[str, Any] = {
+        name: None if row[name] is None else int(row[name]) for name in kpi.ADDITIVE_FIELDS
+    }
+    return Headline(fiscal_year=fiscal_year, **parts)
 
 
 def rollup(session: Session, tenants: Sequence[Tenant], fiscal_year: int, today: date) -> Rollup:

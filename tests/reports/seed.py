@@ -160,16 +160,43 @@ def _r3(plan: SeedPlan) -> None:
             ]
         plan.orders.append(order)
     # Two deals still open on 2022-03-31 (166万円), lost in R.4.
-    _deal(plan, "R3継続中28", 28, "失注", 1_000_000, date(2022, 1, 10), date(2022, 6, 1),
-          REASONS[0], "見積")  # fmt: skip
-    _deal(plan, "R3継続中29", 29, "失注", 660_000, date(2022, 2, 10), date(2022, 7, 1),
-          REASONS[1], "見学・トライアル")  # fmt: skip
+    _deal(
+        plan,
+        "R3継続中28",
+        28,
+        "失注",
+        1_000_000,
+        date(2022, 1, 10),
+        date(2022, 6, 1),
+        REASONS[0],
+        "見積",
+    )
+    _deal(
+        plan,
+        "R3継続中29",
+        29,
+        "失注",
+        660_000,
+        date(2022, 2, 10),
+        date(2022, 7, 1),
+        REASONS[1],
+        "見学・トライアル",
+    )
     # 73 deals lost in R.3: 88,540,000 yen.
     for i, amount in enumerate(_split(88_540_000, 73, 1_200_000)):
         b = 30 + i
         opened = date(2021, 4 + i % 9, 1)
-        _deal(plan, f"R3失注{b:03d}", b, "失注", amount, opened, opened + timedelta(days=20),
-              REASONS[i % 3], OPEN_STAGE_LABELS[i % 4])  # fmt: skip
+        _deal(
+            plan,
+            f"R3失注{b:03d}",
+            b,
+            "失注",
+            amount,
+            opened,
+            opened + timedelta(days=20),
+            REASONS[i % 3],
+            OPEN_STAGE_LABELS[i % 4],
+        )
 
 
 def _r4(plan: SeedPlan) -> None:
@@ -198,8 +225,17 @@ def _r4(plan: SeedPlan) -> None:
     for i, amount in enumerate(_split(64_750_000, 66, 980_000)):
         b = 30 + i
         opened = date(2022, 4 + i % 9, 3)
-        _deal(plan, f"R4失注{b:03d}", b, "失注", amount, opened, opened + timedelta(days=50),
-              REASONS[(i + 1) % 3], OPEN_STAGE_LABELS[i % 4])  # fmt: skip
+        _deal(
+            plan,
+            f"R4失注{b:03d}",
+            b,
+            "失注",
+            amount,
+            opened,
+            opened + timedelta(days=50),
+            REASONS[(i + 1) % 3],
+            OPEN_STAGE_LABELS[i % 4],
+        )
     # R.5 has begun: a deal opened after R.4 is in no R.4 figure.
     _deal(plan, "R5案件", 130, "リード", 5_000_000, date(2023, 4, 3), None)
 
@@ -285,7 +321,7 @@ def load(app: Any, client: Any, tenant_id: int) -> SeedPlan:
                 "受注・失注日",
                 "失注理由",
                 "到達段階",
-            ],  # fmt: skip
+            ],
             plan.deals,
         ),
     )

@@ -60,24 +60,50 @@ def awkward_records(s: Session) -> None:
     s.add_all(
         [
             # Closed without a closing day: closes on its opening day (2022-05-01).
-            Deal(buyer_id=buyer.id, title="日付なし失注", stage=DealStage.LOST, amount=700,
-                 opened_on=date(2022, 5, 1)),
-            Deal(buyer_id=buyer.id, title="保管済み", stage=DealStage.LEAD, amount=99_999,
-                 opened_on=date(2022, 5, 1), archived_at=datetime(2023, 1, 1, tzinfo=JST)),
-            Deal(buyer_id=buyer.id, title="長期継続", stage=DealStage.HEARING, amount=1_234,
-                 opened_on=date(2018, 5, 1)),
-            Deal(buyer_id=buyer.id, title="翌年度受注", stage=DealStage.WON, amount=5_000,
-                 opened_on=date(2023, 3, 1), closed_on=date(2023, 4, 1)),
+            Deal(
+                buyer_id=buyer.id,
+                title="日付なし失注",
+                stage=DealStage.LOST,
+                amount=700,
+                opened_on=date(2022, 5, 1),
+            ),
+            Deal(
+                buyer_id=buyer.id,
+                title="保管済み",
+                stage=DealStage.LEAD,
+                amount=99_999,
+                opened_on=date(2022, 5, 1),
+                archived_at=datetime(2023, 1, 1, tzinfo=JST),
+            ),
+            Deal(
+                buyer_id=buyer.id,
+                title="長期継続",
+                stage=DealStage.HEARING,
+                amount=1_234,
+                opened_on=date(2018, 5, 1),
+            ),
+            Deal(
+                buyer_id=buyer.id,
+                title="翌年度受注",
+                stage=DealStage.WON,
+                amount=5_000,
+                opened_on=date(2023, 3, 1),
+                closed_on=date(2023, 4, 1),
+            ),
         ]
-    )  # fmt: skip
+    )
     # Recorded at 2023-03-31 20:00 JST (11:00 UTC): enrolled in R.4, by its JST day.
     late = Facility(name="年度末登録", kind=FacilityKind.TYPE_B, workers=0, hours_per_month=10)
     late.created_at = datetime(2023, 3, 31, 20, 0, tzinfo=JST)
     # Recorded at 2023-04-01 08:00 JST (2023-03-31 UTC): not yet enrolled in R.4.
     early = Facility(name="翌年度登録", kind=FacilityKind.TYPE_A, workers=4)
     early.created_at = datetime(2023, 4, 1, 8, 0, tzinfo=JST)
-    gone = Facility(name="退会", kind=FacilityKind.TYPE_A, status=FacilityStatus.LEFT,
-                    participating_since=date(2020, 4, 1))  # fmt: skip
+    gone = Facility(
+        name="退会",
+        kind=FacilityKind.TYPE_A,
+        status=FacilityStatus.LEFT,
+        participating_since=date(2020, 4, 1),
+    )
     s.add_all([late, early, gone])
     s.flush()
     order = Order(buyer_id=buyer.id, title="端の受注", confirmed_on=date(2022, 4, 1))
@@ -88,15 +114,17 @@ def awkward_records(s: Session) -> None:
             OrderMonth(order_id=order.id, month=date(2023, 3, 1), actual_amount=0),
             OrderMonth(order_id=order.id, month=date(2022, 4, 1), actual_amount=1_000),
             OrderMonth(order_id=order.id, month=date(2023, 4, 1), actual_amount=50_000),
-            Assignment(order_id=order.id, facility_id=late.id, month=date(2023, 3, 1),
-                       quantity=1, hours=2),
-            Assignment(order_id=order.id, facility_id=gone.id, month=date(2022, 6, 1),
-                       quantity=1, hours=2),
+            Assignment(
+                order_id=order.id, facility_id=late.id, month=date(2023, 3, 1), quantity=1, hours=2
+            ),
+            Assignment(
+                order_id=order.id, facility_id=gone.id, month=date(2022, 6, 1), quantity=1, hours=2
+            ),
             # No workers on either side: left out of the wage average.
             FacilityWage(facility_id=late.id, fiscal_year=R3, avg_monthly_wage=10_000),
             FacilityWage(facility_id=late.id, fiscal_year=R4, avg_monthly_wage=11_000),
         ]
-    )  # fmt: skip
+    )
     s.flush()  # inside this workspace's scope
 
 
@@ -119,6 +147,12 @@ def prefecture(app, world) -> Region:
         return Region(pref, gamma, delta, staff, stranger)
 
 
+def _get(s: Session, tenant_id: int) -> Tenant:
+    tenant = s.get(Tenant, tenant_id)
+    assert tenant is not None
+    return tenant
+
+
 def _headline_python(app, tenant_id: int, fy: int):
     with app.app_context(), db.new_session() as s, tenant_scope(s, tenant_id):
         return service.headline_for(s, fy, AFTER_R4)
@@ -126,19 +160,19 @@ def _headline_python(app, tenant_id: int, fy: int):
 
 def test_the_prefecture_sees_only_sharing_municipalities_of_its_prefecture(app, world, prefecture):
     with app.app_context(), db.new_session() as s, tenant_scope(s, prefecture.pref.id):
-        seen = region.visible_tenants(s, s.get(Tenant, prefecture.pref.id), prefecture.staff.id)
+        seen = region.visible_tenants(s, _get(s, prefecture.pref.id), prefecture.staff.id)
         assert {t.slug for t in seen} == {"alpha", "gamma"}  # not beta (no consent), not delta
-        assert region.visible_tenants(s, s.get(Tenant, prefecture.pref.id), world.admin.id) == []
+        assert region.visible_tenants(s, _get(s, prefecture.pref.id), world.admin.id) == []
         # A municipality sees nobody, even its own admin.
     with app.app_context(), db.new_session() as s, tenant_scope(s, world.alpha.id):
-        assert region.visible_tenants(s, s.get(Tenant, world.alpha.id), world.admin.id) == []
+        assert region.visible_tenants(s, _get(s, world.alpha.id), world.admin.id) == []
 
 
 def test_roll_up_sums_each_workspaces_own_report(app, client, world, prefecture, seeded):
     with app.app_context(), db.new_session() as s, tenant_scope(s, prefecture.pref.id):
         use_user(s, prefecture.staff.id)  # as a request of the prefecture's staff does
         rollup = region.prefecture_rollup(
-            s, s.get(Tenant, prefecture.pref.id), prefecture.staff.id, R4, AFTER_R4
+            s, _get(s, prefecture.pref.id), prefecture.staff.id, R4, AFTER_R4
         )
     by_slug = {w.name: w for w in rollup.workspaces}
     alpha = by_slug[world.alpha.name]
@@ -328,7 +362,7 @@ def test_a_reusable_roll_up_over_unseen_workspaces_is_refused(app, world, prefec
     still checks it."""
     with app.app_context(), db.new_session() as s, tenant_scope(s, prefecture.pref.id):
         use_user(s, prefecture.staff.id)
-        beta = s.get(Tenant, world.beta.id)
+        beta = _get(s, world.beta.id)
         with pytest.raises(region.NotVisible):
             region.rollup(s, [beta], R4, AFTER_R4)
         # The session stays usable after the refusal.
