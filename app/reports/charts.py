@@ -72,6 +72,9 @@ def _config(**options: Any) -> dict[str, Any]:
         "legend_at_bottom": True,
         "legend_at_bottom_columns": 3,
         "margin": 16,
+        "margin_bottom": 28,
+        "truncate_label": -1,
+        "truncate_legend": -1,
         "explicit_size": True,
         "print_zeroes": False,
     }
@@ -137,7 +140,10 @@ def facilities_chart(report: Report) -> Chart:
 
 def funnel_chart(report: Report) -> Chart:
     title = _("Deals opened in the year by stage reached")
-    chart = pygal.HorizontalBar(**_config(title=title, print_values=True, show_legend=False))
+    # pygal measures labels as if every character were narrow: leave room for Japanese ones.
+    chart = pygal.HorizontalBar(
+        **_config(title=title, print_values=True, show_legend=False, margin_left=70)
+    )
     stages = list(report.funnel)
     # pygal draws the first label at the bottom: reverse, so the funnel reads top-down.
     chart.x_labels = [stage_text(stage) for stage in reversed(stages)]

@@ -43,7 +43,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
-from typing import Final
+from typing import Final, NamedTuple
 
 from app.jp import fiscal_year_of, fiscal_year_range, format_man_yen
 
@@ -173,8 +173,7 @@ def current_fiscal_year(today: date) -> int:
 # --- input rows ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DealRow:
+class DealRow(NamedTuple):
     id: int
     buyer_id: int
     amount: int
@@ -192,8 +191,7 @@ class DealRow:
         return None
 
 
-@dataclass(frozen=True)
-class BuyerMonth:
+class BuyerMonth(NamedTuple):
     """The actual amount placed with facilities for one buyer in one month (all its orders)."""
 
     buyer_id: int
@@ -201,8 +199,7 @@ class BuyerMonth:
     actual: int
 
 
-@dataclass(frozen=True)
-class FacilityRow:
+class FacilityRow(NamedTuple):
     id: int
     kind: str
     status: str
@@ -212,8 +209,7 @@ class FacilityRow:
     name: str = ""
 
 
-@dataclass(frozen=True)
-class FacilityMonth:
+class FacilityMonth(NamedTuple):
     """Assigned work of one facility in one month (all its assignments)."""
 
     facility_id: int
@@ -221,8 +217,7 @@ class FacilityMonth:
     hours: float
 
 
-@dataclass(frozen=True)
-class WageRow:
+class WageRow(NamedTuple):
     facility_id: int
     fiscal_year: int
     avg_monthly_wage: int
@@ -633,8 +628,7 @@ def up_sell(
 # --- delivery and facilities -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class BuyerForecast:
+class BuyerForecast(NamedTuple):
     """Months of the year where a buyer's forecast and actual are both known (summed in SQL
     over order months: Σ forecast and Σ |actual − forecast|)."""
 
@@ -857,8 +851,7 @@ def wage_distribution(
 # --- quality -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DeliveryDay:
+class DeliveryDay(NamedTuple):
     """Delivery lots of one original due day, classified in SQL against that original day:
     delivered on or before it (and not rejected), delivered after it, not delivered (or sent
     back) and past it, not delivered and not yet due. ``moved``: lots whose date was revised."""
@@ -920,8 +913,7 @@ class QualityExtension:
 # --- 優先調達 (priority procurement) -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ProcurementRow:
+class ProcurementRow(NamedTuple):
     """Actual amounts of the year's order months, by buyer type (the municipality itself or
     a partner company) and by the kind of facility the work went to. The amount of an order's
     month is shared among that month's assignments by hours (by quantity when no hours were

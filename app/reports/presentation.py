@@ -341,7 +341,7 @@ def reconciliation_table(report: Report) -> Table:
 def trend_table(report: Report) -> Table:
     table = Table(
         "trend",
-        _("Five-year trend"),
+        _("Three-year trend"),
         [Column(_("Fiscal year"))]
         + [Column(str(LABELS[key]), COUNT if key in UNITS else YEN) for key in kpi.KPI_KEYS],
     )

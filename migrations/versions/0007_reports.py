@@ -4,7 +4,8 @@ Revision ID: 0007
 Revises: 0004
 Create Date: 2026-11-21
 
-What the fiscal-year report needs beyond the records: the furthest stage a deal reached
+What the fiscal-year report needs beyond the records: covering indexes for its monthly sums
+of order amounts and assigned work, the furthest stage a deal reached
 (conversion rate, win rate by stage), buyers that are the municipality itself (優先調達
 figures), and a municipal workspace's consent to show its aggregate KPI figures to its
 prefecture's workspace.
@@ -223,6 +224,18 @@ def upgrade() -> None:
                 nullable=True,
             )
         )
+    with op.batch_alter_table("order_months", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_order_months_report",
+            ["tenant_id", "month", "order_id", "actual_amount", "forecast_amount"],
+            unique=False,
+        )
+    with op.batch_alter_table("assignments", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_assignments_report",
+            ["tenant_id", "month", "facility_id", "order_id", "hours", "quantity"],
+            unique=False,
+        )
     # Open deals have reached at least the stage they are at; closed ones are not known.
     op.execute(f"UPDATE deals SET furthest_stage = stage WHERE stage IN ({OPEN_STAGES})")  # noqa: S608
 
@@ -237,6 +250,10 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for function in FUNCTIONS:
             op.execute(f"DROP FUNCTION IF EXISTS {function}")
+    with op.batch_alter_table("assignments", schema=None) as batch_op:
+        batch_op.drop_index("ix_assignments_report")
+    with op.batch_alter_table("order_months", schema=None) as batch_op:
+        batch_op.drop_index("ix_order_months_report")
     with op.batch_alter_table("deals", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_deals_deal_furthest_stage"), type_="check")
         batch_op.drop_column("furthest_stage")

@@ -45,6 +45,19 @@ def test_r3_lost_amount_the_seed_printed_is_reconciled_by_the_open_deals(report)
     assert r3.reconciles and report.headlines[R4].reconciles
 
 
+def test_older_years_of_the_trend_are_the_same_figures(seeded, read):
+    """Two years later, R.3 and R.4 are the older years of the trend (loaded summed by year):
+    their figures do not change."""
+    later = read(lambda s: service.build_report(s, R4 + 2, date(2025, 6, 1)))
+    alone = {
+        year: read(lambda s, year=year: service.headline_for(s, year, date(2025, 6, 1)))
+        for year in (R3, R4)
+    }
+    assert later.headlines[R3] == alone[R3] and later.headlines[R4] == alone[R4]
+    assert later.headlines[R4].arr == 28_719_600 and later.headlines[R3].order_total == 10_080_000
+    assert later.headlines[R4].ordering_customers == 32 and later.headlines[R4].active == 61
+
+
 def test_arr_growth_is_recomputed_166_percent_not_the_printed_160(report):
     """The seed prints 160% for ARR; 2,872 / 1,730 is 166%. The report recomputes."""
     change = report.changes["arr"]

@@ -132,8 +132,8 @@ def test_query_count_of_the_report_page_does_not_grow(
     assert response.status_code == 200
     assert len(query_counter) == few, query_counter
     # Pinned: user, workspace, membership, switcher (and 3 set_config on PostgreSQL), then
-    # the report's 13 statements and the 2 of the year picker.
-    assert few == 4 + 13 + 2 + (3 if database.kind == "postgresql" else 0)
+    # the report's 14 statements and the 2 of the year picker.
+    assert few == 4 + 14 + 2 + (3 if database.kind == "postgresql" else 0)
     assert "追加企業0" in response.text  # the forecast table names the buyers it shows
 
 
