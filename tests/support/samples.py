@@ -15,6 +15,14 @@ from app.buyers.models import Buyer
 from app.catalogs.models import Capability, DifficultyLevel, LostReason, PlanGoal
 from app.deals.models import Deal, DealCapability, DealStage
 from app.facilities.models import Facility, FacilityCapability, FacilityKind, FacilityWage
+from app.matching.models import (
+    Assignment,
+    BuyerExclusion,
+    MatchingSettings,
+    WorkSpec,
+    WorkSpecCapability,
+)
+from app.notifications.models import Notification
 from app.orders.models import Delivery, Order, OrderMonth
 from app.timeline.models import TimelineEntry
 from tenants.isolation import tenant_scope
@@ -76,8 +84,23 @@ def add_sample_records(session: Session, member: Membership, label: str = "") ->
                     actual_amount=180_000,
                 ),
                 TimelineEntry(deal_id=deal.id, body="初回ヒアリング", author_user_id=None),
+                # Matching: the order's work, its confirmed assignment, the weights, a buyer's
+                # exclusion and a notification (every tenant table has a row).
+                spec := WorkSpec(order_id=order.id, quantity=100),
+                Assignment(
+                    order_id=order.id,
+                    facility_id=facility.id,
+                    month=date(2026, 7, 1),
+                    quantity=100,
+                    hours=40,
+                ),
+                MatchingSettings(),
+                BuyerExclusion(buyer_id=buyer.id, facility_id=facility.id, reason="過去の品質"),
+                Notification(facility_id=facility.id, kind="assignment", title="作業の依頼"),
             ]
         )
+        session.flush()
+        session.add(WorkSpecCapability(spec_id=spec.id, capability_id=capability.id))
         session.flush()
     return {
         "capabilities": capability.id,
