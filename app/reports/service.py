@@ -412,7 +412,7 @@ def _names(session: Session, model: Any, label: Any, ids: Sequence[int]) -> dict
 
 
 def build_report(session: Session, fiscal_year: int, today: date) -> Report:
-    """Everything the report page, its charts and exports show: thirteen statements."""
+    """Everything the report page, its charts and exports show: fourteen statements."""
     p = kpi.period(fiscal_year, today)
     periods = [kpi.period(fiscal_year - back, today) for back in range(TREND_YEARS - 1, -1, -1)]
     previous = p.previous()

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e import conftest as e2e
 from tests.reports import seed
+
+# The browser tests here use the e2e package's live server and system Chromium.
+browser_type_launch_args = e2e.browser_type_launch_args
+live_server = e2e.live_server
 
 
 @pytest.fixture
