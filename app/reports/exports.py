@@ -42,6 +42,19 @@ NUMBER_FORMATS: Final = {
 }
 
 
+def pdf_in_child_process(html: str, base_url: str | None = None) -> bytes:
+    """``app.web.pdf.html_to_pdf`` in a short-lived child process: laying out a report with
+    CJK fonts and SVG charts takes WeasyPrint a couple of hundred megabytes, which a web
+    worker would otherwise keep for the rest of its life."""
+    import multiprocessing
+
+    from app.web.pdf import html_to_pdf
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        pdf: bytes = pool.apply(html_to_pdf, (html, base_url))
+    return pdf
+
+
 def rows_of(table: Table) -> Iterable[Sequence[Any]]:
     """The header row, then the rows with export values."""
     yield [column.header for column in table.columns]

@@ -40,7 +40,8 @@ from __future__ import annotations
 import enum
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from typing import Final, NamedTuple
@@ -599,15 +600,13 @@ class UpSell:
 def up_sell(
     deals: Iterable[DealRow],
     buyer_months: Iterable[BuyerMonth],
-    first_order_on: Mapping[int, date],
+    existing_customers: AbstractSet[int],
     p: Period,
 ) -> UpSell:
-    """``first_order_on``: buyer → the day its first order was confirmed. A customer is
-    existing when that day is before April 1 of the year."""
+    """``existing_customers``: the buyers with an order confirmed before April 1 of the year."""
 
     def existing(buyer_id: int) -> bool:
-        first = first_order_on.get(buyer_id)
-        return first is not None and first < p.start
+        return buyer_id in existing_customers
 
     parts: dict[bool, dict[str, int]] = {
         True: dict.fromkeys(("deals", "deal_amount", "won_amount", "order_total"), 0),

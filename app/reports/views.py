@@ -180,15 +180,13 @@ def export_work(fy: int, fmt: str, tenant_name: str, locale: str, path: Path) ->
     """What the export job does, in its own session: load, build, render, write the file."""
 
     def work(session: Session, progress: Progress) -> str:
-        from app.web.pdf import html_to_pdf
-
         with force_locale(locale):
             report = service.build_report(session, fy, today_jst())
             progress(1)
             if fmt == "pdf":
                 html = render_pdf_html(report, tenant_name)
                 progress(2)
-                body = html_to_pdf(html, base_url=str(path.parent))
+                body = exports.pdf_in_child_process(html, base_url=str(path.parent))
                 progress(3)
             else:
                 tables = presentation.all_tables(report)

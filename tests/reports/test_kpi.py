@@ -357,14 +357,14 @@ def test_lost_amount_by_reason_largest_first():
 
 
 def test_up_sell_separates_customers_that_ordered_before_the_year():
-    first_orders = {1: date(2022, 3, 31), 2: date(2022, 4, 1)}
+    existing = {1}  # buyer 1 ordered on 2022-03-31; buyer 2 first on 2022-04-01
     deals = [
         deal(1, 1_000, kpi.WON, date(2022, 5, 1), date(2022, 6, 1), buyer=1),
         deal(2, 2_000, kpi.QUOTE, date(2022, 5, 1), buyer=2),
         deal(3, 4_000, kpi.LEAD, date(2022, 5, 1), buyer=3),
     ]
     months = [BuyerMonth(1, date(2022, 7, 1), 500), BuyerMonth(2, date(2022, 7, 1), 300)]
-    result = kpi.up_sell(deals, months, first_orders, R4)
+    result = kpi.up_sell(deals, months, existing, R4)
     assert result.existing == kpi.CustomerSplit(1, 1_000, 1_000, 500)
     assert result.new == kpi.CustomerSplit(2, 6_000, 0, 300)
     assert result.existing_share_of_orders == 500 / 800

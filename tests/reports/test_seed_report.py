@@ -169,6 +169,9 @@ def test_sections_from_the_seed_years(report):
     assert report.forecast_total.forecast_total > report.forecast_total.actual_total
     # Lead time: one order assigned 3 days before its confirmation, one not yet assigned.
     assert min(report.lead_time.days) == -3 and report.lead_time.unassigned == 1
+    # Existing customers: the R.3 buyers, whose recurring orders ran on until June 2022.
+    assert report.up_sell.existing.order_total == 3 * 1_441_700
+    assert report.up_sell.existing.deals == 0 and report.up_sell.new.deals == 93
     # The municipality itself (発注企業103) placed work with welfare facilities.
     assert report.procurement.municipality.total > 0
     assert report.procurement.total.total == report.current.order_total
