@@ -153,6 +153,16 @@ def test_each_figure_links_to_the_records_it_counts(seeded, client):
     assert "レポートから" in page and 'name="active" value="2022"' in page
 
 
+def test_section_links_count_what_their_rows_say(seeded, client, report):
+    for line in report.lost_reasons:
+        url = f"/t/alpha/deals/?closed=2022&stage=lost&reason={line.reason_id}"
+        assert _list_total(client, url) == line.deals
+    assert _list_total(client, "/t/alpha/facilities/?inactive=2022") == 96 - 61
+    # A malformed drill-down parameter is ignored (the whole list), never an error.
+    assert _list_total(client, "/t/alpha/facilities/?active=R4") == 97  # with the one who left
+    assert _list_total(client, "/t/alpha/orders/?month=2023-13") == 27 + 27
+
+
 def test_r3_drill_down_finds_the_open_deals(seeded, client):
     html = client.get("/t/alpha/reports/?fy=2021").text
     links = _drill_links(html)

@@ -266,3 +266,14 @@ def test_read_only_members_export_too(client, world, samples):
     response = client.post(f"{REPORTS}exports", data={"fy": "2026", "fmt": "xlsx"})
     assert response.status_code == 303
     assert "ファイルができました" in client.get(response.headers["Location"]).text
+
+
+def test_a_buyer_is_marked_as_the_municipality_in_its_form(client, world, samples, read):
+    from sqlalchemy import select
+
+    client.login_as(world.coordinator)
+    page = client.get("/t/alpha/buyers/1/edit")
+    assert "自治体（本市町村の部署）からの発注" in page.text
+    data = {"name": "市役所 障害福祉課", "is_municipality": "y", "prefecture_code": ""}
+    assert client.post("/t/alpha/buyers/1/edit", data=data).status_code == 303
+    assert read(lambda s: s.scalar(select(Buyer.is_municipality).where(Buyer.id == 1))) is True
