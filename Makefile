@@ -31,11 +31,13 @@ test-sqlite: install-dev translations
 test-postgresql: install-dev translations
 	$(BIN)/pytest --db=postgresql $(PYTEST_ARGS)
 
-# Speed and memory of the list pages on a large workspace (figures for the README).
+# Speed and memory of the list pages and the fiscal-year report on large workspaces (figures
+# for the README).
 BENCH_DB ?= sqlite
 bench: install-dev translations
 	$(BIN)/python -m tests.bench.bench_lists --db=$(BENCH_DB)
 	$(BIN)/python -m tests.bench.bench_matching
+	$(BIN)/python -m tests.bench.bench_reports --db=$(BENCH_DB)
 
 e2e: install-dev translations system-packages
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)

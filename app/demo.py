@@ -89,6 +89,8 @@ def load_demo(session: Session) -> list[str]:
         tenant = session.scalar(select(Tenant).where(Tenant.slug == slug))
         if tenant is None:
             tenant = Tenant(slug=slug, name=name, kind=kind, prefecture_code=prefecture)
+            # デモ市 shares its KPI totals with デモ県 (the regional roll-up shows them).
+            tenant.shares_with_prefecture = slug == "demo"
             session.add(tenant)
             session.flush()
             created.append(slug)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from app.agreements.models import (
@@ -53,6 +53,7 @@ from tenants.models import Membership
 SEED = 2026
 # The demo is written as of this day; data never moves with the clock, so it stays the same.
 DEMO_TODAY = date(2026, 11, 21)
+HOURLY_RATE = 1_800  # yen of an order's amount per hour of assigned work (report demo)
 LAST_ACTUAL_MONTH = date(2026, 10, 1)  # months up to here have actual amounts
 FORECAST_MONTHS_AHEAD = 3  # forecast-only months after LAST_ACTUAL_MONTH
 PREVIOUS_FY = 2025  # April 2025 – March 2026
@@ -531,6 +532,7 @@ class _DemoBuilder:
         from app.quality.demo import add_quality_records
 
         add_quality_records(self.session, DEMO_TODAY)
+        self._report_history(orders)
 
     # -- catalogues --
 
@@ -1099,6 +1101,11 @@ class _DemoBuilder:
             if plan.buyer == ARCHIVED_BUYER and plan.lost_reason == CUSTOMER:
                 deal.lost_comment = LOST_COMMENTS[CUSTOMER][2]
             plan.reached = rng.choice(PIPELINE[1:])
+        # How far the deal got (the report's conversion rate and win rate by stage).
+        if stage == DealStage.LOST:
+            deal.furthest_stage = plan.reached
+        else:
+            deal.furthest_stage = stage if stage in PIPELINE else DealStage.QUOTE
         return deal
 
     def _stages_passed(self, plan: DealPlan) -> list[DealStage]:
@@ -1108,6 +1115,163 @@ class _DemoBuilder:
             return [*PIPELINE, DealStage.WON]
         reached = plan.reached
         return [*PIPELINE[: PIPELINE.index(reached) + 1], DealStage.LOST]
+
+    # -- what the fiscal-year report reads besides the records above --
+
+    def _report_history(self, orders: list[tuple[Order, Deal, Job]]) -> None:
+        """Work assigned to facilities month by month (and the day it was first assigned),
+        and the municipality's own purchases (優先調達). Months with an actual amount were
+        worked; this month is planned from the buyer's forecast. Its own random stream: the
+        records above stay exactly as they were."""
+        rng = random.Random(SEED + 6)  # noqa: S311  (demo data)
+        city_order, city_deal = self._municipal_purchase()
+        orders = [*orders, (city_order, city_deal, JOBS["dm"])]
+        months: dict[int, list[OrderMonth]] = {}
+        this_month = month_start(DEMO_TODAY)
+        for row in self.session.scalars(
+            select(OrderMonth)
+            .where(
+                or_(
+                    OrderMonth.actual_amount > 0,
+                    and_(OrderMonth.month == this_month, OrderMonth.forecast_amount > 0),
+                )
+            )
+            .order_by(OrderMonth.month)
+        ):
+            months.setdefault(row.order_id, []).append(row)
+        rows: list[object] = []
+        for order, _deal, job in orders:
+            worked = months.get(order.id, [])
+            if not worked:
+                continue
+            pool = self._participating(job)
+            team = rng.sample(pool, min(len(pool), rng.randint(2, 4)))
+            # The facilities the order's notes name (分担), where it has them.
+            team = self.teams.get(id(order)) or team
+            # Facilities for a trial are often chosen before the order is confirmed.
+            order.assigned_on = order.confirmed_on + timedelta(days=rng.randint(-5, 25))
+            for month in worked:
+                amount = month.actual_amount or month.forecast_amount
+                assert amount is not None
+                hours = amount / HOURLY_RATE
+                weights = [rng.uniform(0.5, 1.5) for _ in team]
+                for facility, weight in zip(team, weights, strict=True):
+                    share = round(hours * weight / sum(weights), 1)
+                    rows.append(
+                        Assignment(
+                            order_id=order.id,
+                            facility_id=facility.id,
+                            month=month.month,
+                            quantity=max(share, 0.1),
+                            hours=share,
+                            confirmed_at=at(month.month, 9),
+                        )
+                    )
+        self.session.add_all(rows)
+        self.session.flush()
+
+    def _municipal_purchase(self) -> tuple[Order, Deal]:
+        """デモ市 itself buys the mailing of its newsletter every month: a 優先調達 purchase."""
+        city = Buyer(
+            name="デモ市役所 障害福祉課",
+            name_kana="デモシヤクショ ショウガイフクシカ",
+            industry="官公庁",
+            prefecture_code=PREFECTURE,
+            notes="優先調達推進方針に基づく市の発注。",
+            is_municipality=True,
+            created_at=at(date(2025, 4, 3), 10),
+            updated_at=at(date(2025, 4, 3), 10),
+        )
+        self.session.add(city)
+        self.session.flush()
+        owner = self.staff[0].membership_id if self.staff else None
+        deal = Deal(
+            buyer_id=city.id,
+            title="市報の封入・発送（毎月）",
+            stage=DealStage.WON,
+            furthest_stage=DealStage.QUOTE,
+            amount=180_000 * 24,
+            recurring=True,
+            monthly_amount=180_000,
+            expected_months=24,
+            owner_id=owner,
+            opened_on=date(2025, 4, 3),
+            closed_on=date(2025, 4, 22),
+            created_at=at(date(2025, 4, 3), 10),
+            updated_at=at(date(2025, 4, 22), 16),
+        )
+        self.session.add(deal)
+        self.session.flush()
+        order = Order(
+            buyer_id=city.id,
+            deal_id=deal.id,
+            title=deal.title,
+            status=OrderStatus.IN_PROGRESS,
+            confirmed_on=date(2025, 4, 22),
+            starts_on=date(2025, 5, 1),
+            ends_on=date(2027, 4, 30),
+            created_at=at(date(2025, 4, 22), 15),
+            updated_at=at(date(2025, 4, 22), 15),
+        )
+        self.session.add(order)
+        self.session.flush()
+        self.session.add_all(
+            DealCapability(deal_id=deal.id, capability_id=self.capabilities[name].id)
+            for name in JOBS["dm"].capabilities
+        )
+        self.session.add_all(
+            OrderMonth(
+                order_id=order.id,
+                month=month,
+                forecast_amount=180_000,
+                forecast_submitted_at=at(
+                    min(add_months(month, -1).replace(day=15), DEMO_TODAY - timedelta(days=1)), 10
+                ),
+                actual_amount=180_000 if month <= LAST_ACTUAL_MONTH else None,
+            )
+            for month in months_between(
+                date(2025, 5, 1), add_months(LAST_ACTUAL_MONTH, FORECAST_MONTHS_AHEAD)
+            )
+        )
+        # A lot a month: the newsletter mailed by the 25th (the March one a day late).
+        self.session.add_all(
+            Delivery(
+                order_id=order.id,
+                lot_no=f"市報{month:%Y%m}",
+                quantity=12_000,
+                original_due_on=month.replace(day=25),
+                delivered_on=(
+                    month.replace(day=26 if month.month == 3 else 24)
+                    if month <= LAST_ACTUAL_MONTH
+                    else None
+                ),
+                status=(
+                    DeliveryStatus.ACCEPTED
+                    if month <= LAST_ACTUAL_MONTH
+                    else DeliveryStatus.PLANNED
+                ),
+            )
+            for month in months_between(date(2025, 5, 1), add_months(LAST_ACTUAL_MONTH, 1))
+        )
+        author = self.staff[0].user_id if self.staff else None
+        self.session.add_all(
+            [
+                TimelineEntry(
+                    deal_id=deal.id,
+                    body="障害福祉課から市報の封入・発送の相談。市の優先調達推進方針に沿った発注。",
+                    author_user_id=author,
+                    at=at(date(2025, 4, 3), 11),
+                ),
+                TimelineEntry(
+                    order_id=order.id,
+                    body="毎月25日までに発送。宛名ラベルは前月20日に市から受領。",
+                    author_user_id=author,
+                    at=at(date(2025, 4, 22), 15),
+                ),
+            ]
+        )
+        self.session.flush()
+        return order, deal
 
     def _participating(self, job: Job) -> list[Facility]:
         """Facilities that could take the job: all its processes if enough can, else its main
@@ -1256,43 +1420,23 @@ class _DemoBuilder:
     # -- matching: each order's work spec and the months its team worked --
 
     def _matching(self, orders: list[tuple[Order, Deal, Job]]) -> None:
-        """A work spec per order (hours a month from its monthly amount at ¥1,000 an hour)
-        and, for every month it ran up to today, its team's confirmed assignments: the
-        demo's facilities then have work, free capacity and an assignment lead time."""
-        specs: list[tuple[Order, WorkSpec, Job]] = []
+        """A work spec per order: hours a month from its monthly amount at ¥1,000 an hour,
+        the job's processes and difficulty (the assignments come with the report history)."""
+        specs: list[tuple[WorkSpec, Job]] = []
         for order, deal, job in orders:
             monthly = deal.monthly_amount or deal.amount
             hours = min(300, max(20, round(monthly / 1000 / 10) * 10))
             spec = WorkSpec(order_id=order.id, quantity=hours, difficulty_level=job.difficulty)
-            specs.append((order, spec, job))
-        self.session.add_all([spec for _, spec, _ in specs])
+            specs.append((spec, job))
+        self.session.add_all([spec for spec, _ in specs])
         self.session.flush()
-        rows: list[object] = []
-        for order, spec, job in specs:
-            rows += [
+        self.session.add_all(
+            [
                 WorkSpecCapability(spec_id=spec.id, capability_id=self.capabilities[name].id)
+                for spec, job in specs
                 for name in job.capabilities
             ]
-            team = self.teams.get(id(order), [])
-            if not team or order.starts_on is None or order.status == OrderStatus.CONFIRMED:
-                continue
-            order.assigned_on = max(order.confirmed_on, order.starts_on - timedelta(days=5))
-            last = min(order.ends_on or DEMO_TODAY, DEMO_TODAY)
-            share = spec.quantity / len(team)
-            for month in months_between(order.starts_on, last):
-                rows += [
-                    Assignment(
-                        order_id=order.id,
-                        facility_id=facility.id,
-                        month=month,
-                        quantity=share,
-                        hours=share,
-                        locked=True,
-                        confirmed_at=at(order.assigned_on, 16),
-                    )
-                    for facility in team
-                ]
-        self.session.add_all(rows)
+        )
         self.session.flush()
 
     def _cancel_one(self, orders: list[Order]) -> None:

@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.portal.views import bp as portal_bp
     from app.portal.views import facility_bp as facility_portal_bp
     from app.quality.views import bp as quality_bp
+    from app.reports.views import bp as reports_bp
     from app.storage.views import bp as files_bp
     from app.web.errors import register_error_handlers
     from app.web.views import bp as web_bp
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         facility_portal_bp,
         support_bp,
         support_access_bp,
+        reports_bp,
     ):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
@@ -172,6 +174,7 @@ WORKSPACE_NAV = (
     ("facilities.index", _l("Facilities"), False),
     ("buyers.index", _l("Buyers"), False),
     ("agreements.index", _l("Agreements"), False),
+    ("reports.index", _l("Reports"), False),
     ("workspace.members", _l("Members"), False),
     ("catalogs.index", _l("Catalogues"), False),
     ("imports.index", _l("Import / export"), False),

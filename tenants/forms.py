@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, StringField
+from wtforms import BooleanField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
 
 from app.auth.forms import REQUIRED, EmailFieldJa, NewPasswordMixin
@@ -106,6 +106,14 @@ class SettingsForm(WorkspaceFields):
         description=_l(
             "Deals under this volume a year are marked. The seed report advises declining "
             "deals that cannot reach about 2,000,000 yen a year."
+        ),
+    )
+    shares_with_prefecture = BooleanField(
+        _l("Share this workspace's KPI totals with the prefecture's workspace"),
+        description=_l(
+            "For municipal workspaces: the prefecture's staff then see this workspace's yearly "
+            "totals (deal amount, order total, facilities…) in their regional roll-up, never "
+            "its records."
         ),
     )
 

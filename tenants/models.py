@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Enum,
     ForeignKey,
@@ -98,6 +99,9 @@ class Tenant(Base):
     min_annual_volume: Mapped[int] = mapped_column(
         Integer, default=DEFAULT_MIN_ANNUAL_VOLUME, server_default=str(DEFAULT_MIN_ANNUAL_VOLUME)
     )
+    # A municipal workspace lets its prefecture's workspace see its aggregate KPI figures
+    # (never its records) in the regional roll-up.
+    shares_with_prefecture: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     archived_at: Mapped[datetime | None] = mapped_column(default=None)
 

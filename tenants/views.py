@@ -288,6 +288,7 @@ def settings() -> Any:
         tenant.kind = TenantKind(form.kind.data)
         tenant.prefecture_code = form.prefecture_code.data
         tenant.min_annual_volume = form.min_annual_volume.data
+        tenant.shares_with_prefecture = bool(form.shares_with_prefecture.data)
         db.session.commit()
         flash(_("Settings saved."), "success")
         return redirect_303(url_for("workspace.settings"))

@@ -132,6 +132,8 @@ def targets(app, world):
     # String parameters: a kind and a format of the data import/export, and a well-formed
     # upload token that does not exist (allowed roles get a clear 410 page).
     values.update(kind="facilities", fmt="csv", token="0" * 32)
+    # A table of the fiscal-year report (its exports' job id stays "1": a clear 410 page).
+    values.update(table="kpi")
     return values
 
 

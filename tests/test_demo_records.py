@@ -218,7 +218,10 @@ def test_wage_history_rises_modestly_to_the_latest_figure(demo):
 
 def test_buyers(demo):
     buyers = all_rows(demo, Buyer)
-    assert all("株式会社" in b.name or "有限会社" in b.name for b in buyers)
+    # Companies, and the city itself (its purchases are the report's 優先調達 figures).
+    city = [b for b in buyers if b.is_municipality]
+    assert [b.name for b in city] == ["デモ市役所 障害福祉課"]
+    assert all("株式会社" in b.name or "有限会社" in b.name for b in buyers if b not in city)
     assert {"製造業", "印刷業", "食品", "物流", "小売", "IT"} <= {b.industry for b in buyers}
     deals_per_buyer = Counter(demo.scalars(select(Deal.buyer_id)))
     assert set(deals_per_buyer) == {b.id for b in buyers}

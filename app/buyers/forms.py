@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectChoice, SelectField, TextAreaField
+from wtforms import BooleanField, EmailField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import URL, DataRequired, Email, Optional, ValidationError
 
 from app.auth.forms import REQUIRED, normalise_email
@@ -92,6 +93,11 @@ class BuyerForm(FlaskForm):
         description=_l("What coordinators should know: history, preferences, decision makers."),
     )
 
+    is_municipality = BooleanField(
+        _l("This buyer is the municipality itself (one of its departments)"),
+        description=_l("Its purchases count as the municipality's in the 優先調達 figures."),
+    )
+
     def validate_name_kana(self, field: TextField) -> None:
         if not KANA.match(field.data or ""):
             raise ValidationError(_l("Use katakana or hiragana only."))
@@ -104,9 +110,9 @@ class BuyerForm(FlaskForm):
         if field.data and not PHONE.match(field.data):
             raise ValidationError(_l("Enter a phone number with digits and hyphens."))
 
-    def values(self) -> dict[str, str | float | None]:
+    def values(self) -> dict[str, Any]:
         """The submitted values by column name, for the service."""
-        values: dict[str, str | float | None] = {
+        values: dict[str, Any] = {
             name: getattr(self, name).data or ""
             for name in (
                 "name",
@@ -124,4 +130,5 @@ class BuyerForm(FlaskForm):
         }
         values["latitude"] = self.latitude.data
         values["longitude"] = self.longitude.data
+        values["is_municipality"] = bool(self.is_municipality.data)
         return values

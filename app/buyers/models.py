@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Float, Index, String, Text
+from sqlalchemy import Boolean, Float, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -28,3 +28,6 @@ class Buyer(TenantScoped, Timestamps, Archivable, Base):
     contact_email: Mapped[str] = mapped_column(String(254), default="")
     contact_phone: Mapped[str] = mapped_column(String(30), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
+    # The workspace's own municipality (one of its departments) buying: the 優先調達 figures
+    # tell its purchases apart from the partner companies'.
+    is_municipality: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")

@@ -17,10 +17,11 @@ from app.agreements.models import Agreement
 from app.buyers.models import Buyer
 from app.deals.models import Deal
 from app.orders.models import Order
+from app.reports import drill
 from app.web.listing import ListParams, text_search
 
 SORTABLE = ("name", "industry", "created")
-FILTERS = ("industry", "show")
+FILTERS = ("industry", "show", *drill.BUYER_FILTERS)
 # How many of each kind the buyer's page shows, newest first.
 HISTORY_LIMIT = 50
 
@@ -38,6 +39,7 @@ EDITABLE = (
     "contact_email",
     "contact_phone",
     "notes",
+    "is_municipality",
 )
 
 
@@ -66,6 +68,7 @@ def list_query(params: ListParams) -> Select[Any]:
     condition = text_search(params.q, Buyer.name, Buyer.name_kana, Buyer.industry)
     if condition is not None:
         statement = statement.where(condition)
+    statement = statement.where(*drill.buyer_conditions(params.filters))
     if params.sort == "industry":
         order: list[Any] = [Buyer.industry, sort_name()]
     elif params.sort == "created":

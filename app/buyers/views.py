@@ -15,6 +15,7 @@ from app.db import utcnow
 from app.deals.service import STAGE_LABELS as DEAL_STAGE_LABELS
 from app.extensions import db
 from app.orders.forms import STATUS_LABELS as ORDER_STATUS_LABELS
+from app.reports import drill
 from app.web.htmx import redirect_303, render
 from app.web.listing import ListParams, paginate
 from tenants.context import staff_view, tenant_blueprint
@@ -43,6 +44,7 @@ def index() -> Any:
         listing=page,
         params=params,
         industries=service.industries(db.session),
+        **drill.context(params.filters, drill.BUYER_FILTERS),
     )
 
 

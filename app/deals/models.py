@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
+    Enum,
     Index,
     Integer,
     String,
@@ -75,6 +76,20 @@ class Deal(TenantScoped, Timestamps, Archivable, Base):
     # When the buyer entered the pipeline, and when the deal was won or lost (fiscal-year KPIs).
     opened_on: Mapped[date] = mapped_column(Date)
     closed_on: Mapped[date | None] = mapped_column(Date, default=None)
+    # The furthest open stage (lead … quote) the deal reached; None when not known (a deal
+    # recorded as already won or lost). Conversion rate and win rate by stage read it.
+    furthest_stage: Mapped[DealStage | None] = mapped_column(
+        Enum(
+            DealStage,
+            name="deal_furthest_stage",  # its own CHECK name: "dealstage" is the stage's
+            native_enum=False,
+            create_constraint=True,
+            length=32,
+            values_callable=lambda members: [m.value for m in members],
+            validate_strings=True,
+        ),
+        default=None,
+    )
 
 
 class DealCapability(TenantScoped, Base):

@@ -25,6 +25,7 @@ from app.deals.models import (
     PricingBasis,
 )
 from app.jp import fiscal_year_of, fiscal_year_range, format_yen
+from app.reports import drill
 from app.timeline.models import EntryKind
 from app.timeline.service import add_entry
 from app.web.listing import text_search
@@ -104,6 +105,16 @@ def deal_warnings(deal: Deal, minimum: int = MINIMUM_ANNUAL_VOLUME) -> list[str]
     if deal.recurring and (deal.expected_months or 0) < MINIMUM_CONTINUATION_MONTHS:
         found.append(SHORT_CONTINUATION)
     return found
+
+
+def furthest_stage(reached: DealStage | None, stage: DealStage) -> DealStage | None:
+    """The furthest open stage reached once the deal is at ``stage`` (won and lost leave it
+    as it was: the stage the deal was at when it closed)."""
+    if stage not in OPEN_STAGES:
+        return reached
+    if reached is None or PIPELINE.index(stage) > PIPELINE.index(reached):
+        return stage
+    return reached
 
 
 def previous_stage(stage: DealStage) -> DealStage | None:
@@ -206,6 +217,7 @@ def _set_stage(
         deal.lost_reason_id = None
         deal.lost_comment = ""
     deal.stage = stage
+    deal.furthest_stage = furthest_stage(deal.furthest_stage, stage)
 
 
 def _stage_change_note(
@@ -348,6 +360,8 @@ class DealFilters:
     status: str | None = None
     fiscal_year: int | None = None
     archived: str = ""
+    # The report's drill-down (e.g. deals in the pipeline of a year): name → value.
+    drill: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def parse(cls, q: str, values: Mapping[str, str]) -> DealFilters:
@@ -365,10 +379,20 @@ class DealFilters:
             status=status if status in (STATUS_OPEN, STATUS_CLOSED) else None,
             fiscal_year=fiscal_year if fiscal_year and 1989 <= fiscal_year <= 2200 else None,
             archived=archived if archived in (ARCHIVED_WITH, ARCHIVED_ONLY) else "",
+            drill=tuple(sorted(drill.active_filters(values, drill.DEAL_FILTERS).items())),
         )
 
 
-FILTER_NAMES = ("stage", "buyer", "owner", "recurring", "status", "fy", "archived")
+FILTER_NAMES = (
+    "stage",
+    "buyer",
+    "owner",
+    "recurring",
+    "status",
+    "fy",
+    "archived",
+    *drill.DEAL_FILTERS,
+)
 SORTABLE = ("amount", "next_action_on", "opened_on", "stage")
 
 _STAGE_ORDER = case({stage: index for index, stage in enumerate(PIPELINE)}, value=Deal.stage)
@@ -407,6 +431,7 @@ def _conditions(filters: DealFilters) -> list[ColumnElement[bool]]:
     if filters.fiscal_year is not None:
         first, last = fiscal_year_range(filters.fiscal_year)
         conditions.append(Deal.opened_on.between(first, last))
+    conditions.extend(drill.deal_conditions(dict(filters.drill)))
     if filters.archived == ARCHIVED_ONLY:
         conditions.append(Deal.archived_at.is_not(None))
     elif filters.archived != ARCHIVED_WITH:

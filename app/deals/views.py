@@ -24,6 +24,7 @@ from app.deals.models import Deal, DealStage, PricingBasis
 from app.extensions import db
 from app.jp import fiscal_year_of, fiscal_year_range, today_jst
 from app.orders.models import Order
+from app.reports import drill
 from app.timeline import service as timeline
 from app.timeline.forms import TimelineEntryForm
 from app.timeline.models import EntryKind
@@ -102,6 +103,7 @@ def index() -> Any:
         filters=filters,
         can_write=_can_write(),
         **choices,
+        **drill.context(params.filters, drill.DEAL_FILTERS),
     )
 
 

@@ -25,6 +25,7 @@ from app.facilities.models import (
     FacilityWage,
 )
 from app.jp import fiscal_year_of
+from app.reports import drill
 from app.web.listing import ListParams, text_search
 
 PROFICIENCY_LEVELS = (1, 2, 3)
@@ -38,7 +39,7 @@ SORTABLE = {
     "avg_monthly_wage": Facility.avg_monthly_wage,
     "participating_since": Facility.participating_since,
 }
-FILTERS = ("kind", "status", "capability", "pc_experience", "archived")
+FILTERS = ("kind", "status", "capability", "pc_experience", "archived", *drill.FACILITY_FILTERS)
 
 
 class RuleBroken(Exception):
@@ -80,6 +81,7 @@ def list_query(params: ListParams) -> Select[Any]:
                 FacilityCapability.capability_id == int(capability),
             )
         )
+    query = query.where(*drill.facility_conditions(filters))
     column = SORTABLE.get(params.sort, Facility.name)
     ordered = column.desc() if params.descending else column.asc()
     return query.order_by(ordered.nulls_last(), Facility.id)

@@ -33,6 +33,7 @@ from app.facilities.forms import (
 from app.facilities.models import Facility
 from app.jp import fiscal_year_of, today_jst
 from app.matching import service as matching
+from app.reports import drill
 from app.web.htmx import htmx_target, redirect_303, render
 from app.web.listing import ListParams, paginate
 from tenants.context import staff_view, tenant_blueprint
@@ -87,6 +88,7 @@ def index() -> Any:
         capabilities=capabilities,
         kind_labels=KIND_LABELS,
         status_labels=STATUS_LABELS,
+        **drill.context(params.filters, drill.FACILITY_FILTERS),
     )
 
 

@@ -677,6 +677,12 @@ class Lookups:
     former_members: dict[str, int] = field(default_factory=dict)
     deal_owners: dict[int, int | None] = field(default_factory=dict)  # deal id → owner id
     difficulty_levels: frozenset[int] = frozenset()
+    # Orders, order months, wages and assignments (the report's history).
+    facilities: dict[str, list[tuple[int, bool]]] = field(default_factory=dict)  # by name
+    orders: dict[str, list[tuple[int, bool]]] = field(default_factory=dict)  # by title
+    order_ids: frozenset[int] = frozenset()
+    deal_ids: frozenset[int] = frozenset()
+    deal_orders: dict[int, int] = field(default_factory=dict)  # deal id → its order's id
 
 
 @dataclass(frozen=True)
@@ -694,6 +700,8 @@ class ImportRow:
     values: dict[str, Any]  # field → typed value (EMPTY for a blank cell), present columns only
     target_id: int | None  # the existing record this row updates, None for a new one
     cells: list[str]
+    # Model attributes the rules worked out (e.g. order_id from an order's title).
+    resolved: dict[str, Any] = field(default_factory=dict)
 
 
 class RowCheck:
@@ -726,6 +734,9 @@ class Spec:
     key: str
     # Row rules and references (match the existing record, names → ids); may set target_id.
     rules: Callable[[RowCheck, Lookups], None]
+    # What identifies a row when one field does not (e.g. order and month); duplicates within
+    # the file are reported on the ``key`` column. None: the ``key`` field's value.
+    identity: Callable[[ImportRow], Any] | None = None
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.field == name)
@@ -815,12 +826,17 @@ def check(spec: Spec, table: Table, lookups: Lookups) -> Outcome:
         rule_check = RowCheck(row, headers)
         spec.rules(rule_check, lookups)
         row_errors.extend(rule_check.errors)
-        key = row.values.get(spec.key, EMPTY)
-        if key is not EMPTY:
+        key = spec.identity(row) if spec.identity else row.values.get(spec.key, EMPTY)
+        if key is not EMPTY and key is not None:
             dedupe = normalize(key) if isinstance(key, str) else key
             if dedupe in first_seen:
                 row_errors.append(
-                    RowError(number, headers[spec.key], DUPLICATE_KEY, {"row": first_seen[dedupe]})
+                    RowError(
+                        number,
+                        headers.get(spec.key, ""),
+                        DUPLICATE_KEY,
+                        {"row": first_seen[dedupe]},
+                    )
                 )
             else:
                 first_seen[dedupe] = number

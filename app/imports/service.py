@@ -26,14 +26,25 @@ from app.auth.models import User
 from app.buyers.models import Buyer
 from app.catalogs.models import Capability, DifficultyLevel, LostReason
 from app.deals.models import OPEN_STAGES, Deal, DealCapability
-from app.facilities.models import Facility, FacilityCapability
+from app.deals.service import furthest_stage
+from app.facilities.models import Facility, FacilityCapability, FacilityWage
 from app.imports import engine
 from app.imports.engine import EMPTY, Cell, Column, Lookups, Outcome, Spec
 from app.imports.specs import SPECS
+from app.matching.models import Assignment
+from app.orders.models import Order, OrderMonth
 from tenants.isolation import reserve_ids, use_tenant
 from tenants.models import STAFF_ROLES, Membership, MembershipStatus
 
-MODELS: Final[dict[str, Any]] = {"facilities": Facility, "buyers": Buyer, "deals": Deal}
+MODELS: Final[dict[str, Any]] = {
+    "facilities": Facility,
+    "buyers": Buyer,
+    "deals": Deal,
+    "orders": Order,
+    "order_months": OrderMonth,
+    "facility_wages": FacilityWage,
+    "assignments": Assignment,
+}
 EXPORT_BATCH: Final = 1000
 IN_CHUNK: Final = 500
 UPLOAD_MAX_AGE: Final = 3600.0  # seconds an upload waits for its confirmation
@@ -42,15 +53,13 @@ TOKEN_PATTERN: Final = re.compile(r"[0-9a-f]{32}")
 
 def active_counts(session: Session) -> dict[str, int]:
     """Records of each kind that are not archived: one statement per kind."""
-    return {
-        kind: int(
-            session.scalar(
-                select(func.count()).select_from(model).where(model.archived_at.is_(None))
-            )
-            or 0
-        )
-        for kind, model in MODELS.items()
-    }
+    counts = {}
+    for kind, model in MODELS.items():
+        statement = select(func.count()).select_from(model)
+        if hasattr(model, "archived_at"):
+            statement = statement.where(model.archived_at.is_(None))
+        counts[kind] = int(session.scalar(statement) or 0)
+    return counts
 
 
 # --- what the check needs ----------------------------------------------------------------------
@@ -63,8 +72,35 @@ def _names(rows: Iterable[Any]) -> dict[str, list[tuple[int, bool]]]:
     return dict(found)
 
 
+def _history_lookups(session: Session, kind: str) -> Lookups:
+    """Orders, order months, wages and assignments: the names and numbers they refer to."""
+    lookups = Lookups()
+    if kind in ("facility_wages", "assignments"):
+        lookups.facilities = _names(
+            session.execute(select(Facility.id, Facility.name, Facility.archived_at))
+        )
+    if kind in ("orders", "order_months", "assignments"):
+        orders = session.execute(
+            select(Order.id, Order.title, Order.archived_at, Order.deal_id)
+        ).all()
+        lookups.order_ids = frozenset(order_id for order_id, *_rest in orders)
+        lookups.orders = _names(
+            (order_id, title, archived) for order_id, title, archived, _d in orders
+        )
+        lookups.deal_orders = {deal: order_id for order_id, _t, _a, deal in orders if deal}
+    if kind == "orders":
+        lookups.buyers = _names(session.execute(select(Buyer.id, Buyer.name, Buyer.archived_at)))
+        lookups.deal_ids = frozenset(session.scalars(select(Deal.id)))
+    return lookups
+
+
+HISTORY_KINDS: Final = ("orders", "order_months", "facility_wages", "assignments")
+
+
 def load_lookups(session: Session, kind: str) -> Lookups:
     """Everything the rules of ``kind`` look up, in a fixed number of statements."""
+    if kind in HISTORY_KINDS:
+        return _history_lookups(session, kind)
     lookups = Lookups()
     if kind == "buyers":
         lookups.records = _names(session.execute(select(Buyer.id, Buyer.name, Buyer.archived_at)))
@@ -105,7 +141,46 @@ def load_lookups(session: Session, kind: str) -> Lookups:
 def check_upload(session: Session, kind: str, data: bytes, encoding: str | None = None) -> Outcome:
     """Read and check a file against the workspace. Raises ``engine.Problem`` for the file."""
     table = engine.read_table(data, encoding)
-    return engine.check(SPECS[kind], table, load_lookups(session, kind))
+    outcome = engine.check(SPECS[kind], table, load_lookups(session, kind))
+    if SPECS[kind].identity is not None:
+        _match_identities(session, kind, outcome)
+    return outcome
+
+
+def _match_identities(session: Session, kind: str, outcome: Outcome) -> None:
+    """Rows whose identity (order and month, facility and year, ...) names an existing
+    record update it. Only the records the file names are read, a chunk at a time."""
+    identity = SPECS[kind].identity
+    assert identity is not None
+    keys = {row.row: identity(row) for row in outcome.rows}
+    owner: Any
+    columns: tuple[Any, ...]
+    if kind == "facility_wages":
+        owner, columns = (
+            FacilityWage.facility_id,
+            (FacilityWage.facility_id, FacilityWage.fiscal_year),
+        )
+        model: Any = FacilityWage
+        wanted = sorted({key[0] for key in keys.values() if key is not None})
+    elif kind == "order_months":
+        owner, columns = OrderMonth.order_id, (OrderMonth.order_id, OrderMonth.month)
+        model = OrderMonth
+        wanted = sorted({key[0] for key in keys.values() if key is not None})
+    else:
+        owner = Assignment.order_id
+        columns = (Assignment.facility_id, Assignment.order_id, Assignment.month)
+        model = Assignment
+        wanted = sorted({key[1] for key in keys.values() if key is not None})
+    existing: dict[Any, int] = {}
+    for chunk in _chunks(wanted):
+        for record_id, *values in session.execute(
+            select(model.id, *columns).where(owner.in_(chunk)).order_by(model.id)
+        ):
+            existing.setdefault(tuple(values), record_id)
+    for row in outcome.rows:
+        key = keys[row.row]
+        if key is not None:
+            row.target_id = existing.get(key)
 
 
 # --- writing -----------------------------------------------------------------------------------
@@ -122,7 +197,11 @@ def _chunks(items: Sequence[int], size: int = IN_CHUNK) -> Iterator[Sequence[int
         yield items[start : start + size]
 
 
-def _assign(obj: Any, columns: Sequence[Column], values: dict[str, Any]) -> None:
+def _assign(
+    obj: Any, columns: Sequence[Column], values: dict[str, Any], resolved: dict[str, Any]
+) -> None:
+    for attr, value in resolved.items():  # what the rules worked out (e.g. order_id)
+        setattr(obj, attr, value)
     for column in columns:
         value = values.get(column.field, EMPTY)
         if value is EMPTY:
@@ -160,24 +239,29 @@ def apply(
         for obj in session.scalars(select(model).where(model.id.in_(chunk))):
             existing[obj.id] = obj
 
+    # Deals: the stage before the import, to know whose stage the file moves.
+    stages_before = {obj.id: getattr(obj, "stage", None) for obj in existing.values()}
     new_objects: list[Any] = []
     if creates:
         last = reserve_ids(session, tenant_id, model.__tablename__, len(creates))
         first = last - len(creates) + 1
         for offset, row in enumerate(creates):
             obj = model(tenant_id=tenant_id, id=first + offset)
-            _assign(obj, plain, row.values)
+            _assign(obj, plain, row.values, row.resolved)
             row.target_id = obj.id
             new_objects.append(obj)
     for row in updates:
         assert row.target_id is not None
-        _assign(existing[row.target_id], plain, row.values)
+        _assign(existing[row.target_id], plain, row.values, row.resolved)
 
     if spec.kind == "deals":
         for obj in (*new_objects, *existing.values()):
             if obj.stage is not None and obj.stage in OPEN_STAGES:
                 obj.closed_on = None
                 obj.lost_reason_id = None
+                # A deal the file opens or moves has reached at least the stage it is at.
+                if stages_before.get(obj.id, "new") != obj.stage:
+                    obj.furthest_stage = furthest_stage(obj.furthest_stage, obj.stage)
 
     links: list[Any] = []
     if has_capabilities and spec.kind in ("facilities", "deals"):
@@ -283,13 +367,71 @@ def _capability_names(
 
 
 def _filtered(statement: Any, model: Any, include_archived: bool) -> Any:
-    return statement if include_archived else statement.where(model.archived_at.is_(None))
+    if include_archived or not hasattr(model, "archived_at"):
+        return statement
+    return statement.where(model.archived_at.is_(None))
+
+
+def _history_records(
+    session: Session, kind: str, include_archived: bool
+) -> Iterator[dict[str, Any]]:
+    """Orders, order months, wages and assignments as the import reads them."""
+    if kind == "orders":
+        statement = _filtered(
+            select(Order, Buyer.name).join(Buyer, Buyer.id == Order.buyer_id),
+            Order,
+            include_archived,
+        )
+        for batch in _batches(session, statement, Order):
+            for order, buyer_name in batch:
+                yield {**_columns_of(order), "buyer": buyer_name, "deal": order.deal_id}
+        return
+    if kind == "order_months":
+        statement = _filtered(
+            select(OrderMonth, Order.title).join(Order, Order.id == OrderMonth.order_id),
+            Order,
+            include_archived,
+        )
+        for batch in _batches(session, statement, OrderMonth):
+            for row, title in batch:
+                yield {**_columns_of(row), "order": row.order_id, "order_title": title}
+        return
+    if kind == "facility_wages":
+        statement = _filtered(
+            select(FacilityWage, Facility.name).join(
+                Facility, Facility.id == FacilityWage.facility_id
+            ),
+            Facility,
+            include_archived,
+        )
+        for batch in _batches(session, statement, FacilityWage):
+            for wage, name in batch:
+                yield {**_columns_of(wage), "facility": name}
+        return
+    statement = _filtered(
+        select(Assignment, Facility.name, Order.title)
+        .join(Facility, Facility.id == Assignment.facility_id)
+        .join(Order, Order.id == Assignment.order_id),
+        Order,
+        include_archived,
+    )
+    for batch in _batches(session, statement, Assignment):
+        for assignment, name, title in batch:
+            yield {
+                **_columns_of(assignment),
+                "facility": name,
+                "order": assignment.order_id,
+                "order_title": title,
+            }
 
 
 def export_records(
     session: Session, kind: str, include_archived: bool = False
 ) -> Iterator[dict[str, Any]]:
     """Every record of ``kind`` as field → value, in id order, a batch at a time."""
+    if kind in HISTORY_KINDS:
+        yield from _history_records(session, kind, include_archived)
+        return
     if kind == "buyers":
         for batch in _batches(session, _filtered(select(Buyer), Buyer, include_archived), Buyer):
             for (buyer,) in batch:

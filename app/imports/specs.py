@@ -7,17 +7,24 @@ imports in any other. English field names are accepted as headers too. Pure, lik
 
 from __future__ import annotations
 
-from typing import Final
+import re
+import unicodedata
+from datetime import date
+from typing import Any, Final
 
 from app.deals.models import DealStage, PricingBasis
 from app.facilities.models import FacilityKind, FacilityStatus
 from app.imports.engine import (
     EMPTY,
     N_,
+    Cell,
+    CellError,
     Column,
+    ImportRow,
     Lookups,
     RowCheck,
     Spec,
+    ValueType,
     boolean,
     choice,
     day,
@@ -27,11 +34,13 @@ from app.imports.engine import (
     match_name,
     names,
     normalize,
+    parse_date,
     postal_code,
     prefecture,
     text,
     yen,
 )
+from app.orders.models import OrderStatus
 from tenants.prefectures import PREFECTURES
 
 AMBIGUOUS_NAME = N_(
@@ -76,6 +85,10 @@ DEAL_STAGES: Final = {
     DealStage.WON.value: ("受注",),
     DealStage.LOST.value: ("失注",),
 }
+OPEN_DEAL_STAGES: Final = {stage: names for stage, names in DEAL_STAGES.items() if stage in {
+    DealStage.LEAD.value, DealStage.HEARING.value, DealStage.TRIAL.value, DealStage.QUOTE.value
+}}  # fmt: skip
+
 PRICING_BASES: Final = {
     PricingBasis.HOURLY.value: ("時間単価", "時給"),
     PricingBasis.PER_PIECE.value: ("個数単価", "出来高"),
@@ -261,6 +274,9 @@ BUYERS = Spec(
         Column("contact_email", "メール", email(), aliases=("メールアドレス",)),
         Column("contact_phone", "電話", text(30), aliases=("電話番号",)),
         Column("notes", "備考", text(4000)),
+        Column(
+            "is_municipality", "自治体", boolean(), blank=False, aliases=("自治体（本市町村）",)
+        ),
     ),
 )
 
@@ -291,7 +307,269 @@ DEALS = Spec(
         Column("lost_comment", "失注コメント", text(4000)),
         Column("capabilities", "必要な能力", names(), attr=None, blank=()),
         Column("description", "内容", text(4000)),
+        Column(
+            "furthest_stage",
+            "到達段階",
+            choice(OPEN_DEAL_STAGES, DealStage),
+            blank=EMPTY,
+            aliases=("最終到達段階",),
+        ),
     ),
 )
 
 SPECS: Final = {spec.kind: spec for spec in (FACILITIES, BUYERS, DEALS)}
+
+
+# --- the report's history: orders, their months, wages, assignments -------------------------
+# A workspace moving from its spreadsheets brings past years in with these, so that the
+# fiscal-year report has its figures from the first day.
+
+NO_SUCH_ORDER = N_("There is no order number %(id)s in this workspace.")
+NO_SUCH_ORDER_TITLE = N_("There is no order titled %(title)s. Import the orders first.")
+AMBIGUOUS_ORDER = N_("Several orders are titled %(title)s. Use the order number (受注番号).")
+ORDER_NEEDED = N_("Enter the order number (受注番号) or the order's title (件名).")
+NO_SUCH_FACILITY = N_("There is no facility named %(name)s. Add or import the facility first.")
+AMBIGUOUS_FACILITY = N_("Several facilities are named %(name)s. Give each a distinct name first.")
+NO_SUCH_DEAL_FOR_ORDER = N_("There is no deal number %(id)s in this workspace.")
+DEAL_HAS_ORDER = N_("Deal %(id)s already has an order (number %(order)s).")
+ENDS_BEFORE_START = N_("The end date is before the start date.")
+NOT_A_MONTH = N_("Enter a month like 2022-04, 2022/4 or 令和4年4月.")
+NOT_A_FISCAL_YEAR = N_("Enter a fiscal year like 2022, 2022年度 or 令和4年度 (R4).")
+HINT_MONTH = N_("2022-04, 2022/4, 2022年4月 or 令和4年4月 (a date counts as its month).")
+HINT_FISCAL_YEAR = N_("2022, 2022年度, 令和4年度 or R4 (April to March).")
+QUANTITY_NOT_POSITIVE = N_("The quantity must be more than 0.")
+
+ORDER_STATUSES: Final = {
+    OrderStatus.CONFIRMED.value: ("受注確定",),
+    OrderStatus.IN_PROGRESS.value: ("作業中",),
+    OrderStatus.DELIVERED.value: ("納品済",),
+    OrderStatus.CLOSED.value: ("完了",),
+    OrderStatus.CANCELLED.value: ("取消",),
+}
+
+_MONTH = re.compile(r"(\d{4})[-/.年](\d{1,2})月?")
+_ERA_MONTH = re.compile(r"(令和|平成|R\.?|H\.?)(元|\d{1,2})[年./-](\d{1,2})月?")
+_ERA_FIRST_YEAR: Final = {"令和": 2019, "R": 2019, "平成": 1989, "H": 1989}
+
+
+def parse_month(cell: str) -> date:
+    """The first day of a month: 2022-04, 2022/4, 2022年4月, 令和4年4月, R4.4, or a date."""
+    value = "".join(unicodedata.normalize("NFKC", cell).split()).upper()
+    for pattern, era in ((_MONTH, False), (_ERA_MONTH, True)):
+        match = pattern.fullmatch(value)
+        if match is None:
+            continue
+        if era:
+            first = _ERA_FIRST_YEAR[match.group(1).rstrip(".")]
+            year = first + (1 if match.group(2) == "元" else int(match.group(2))) - 1
+            number = int(match.group(3))
+        else:
+            year, number = int(match.group(1)), int(match.group(2))
+        if not 1 <= number <= 12:
+            raise CellError(NOT_A_MONTH)
+        return date(year, number, 1)
+    try:
+        return parse_date(cell).replace(day=1)
+    except CellError:
+        raise CellError(NOT_A_MONTH) from None
+
+
+def month() -> ValueType:
+    def write(value: Any) -> Cell:
+        return value.strftime("%Y-%m") if isinstance(value, date) else None
+
+    return ValueType(parse_month, write, HINT_MONTH)
+
+
+_FISCAL_YEAR = re.compile(r"(\d{4})(?:年度)?")
+_ERA_FISCAL_YEAR = re.compile(r"(令和|平成|R\.?|H\.?)(元|\d{1,2})(?:年度)?")
+
+
+def parse_fiscal_year(cell: str) -> int:
+    """2022, 2022年度, 令和4年度, R4, R.4年度 or H30 → 2022 (the year the fiscal year starts)."""
+    value = "".join(unicodedata.normalize("NFKC", cell).split()).upper()
+    western = _FISCAL_YEAR.fullmatch(value)
+    if western:
+        year = int(western.group(1))
+    else:
+        era = _ERA_FISCAL_YEAR.fullmatch(value)
+        if era is None:
+            raise CellError(NOT_A_FISCAL_YEAR)
+        n = 1 if era.group(2) == "元" else int(era.group(2))
+        year = _ERA_FIRST_YEAR[era.group(1).rstrip(".")] + n - 1
+    if not 1989 <= year <= 2200:
+        raise CellError(NOT_A_FISCAL_YEAR)
+    return year
+
+
+def fiscal_year() -> ValueType:
+    def write(value: Any) -> Cell:
+        return None if value is None else int(value)
+
+    return ValueType(parse_fiscal_year, write, HINT_FISCAL_YEAR)
+
+
+def _one(
+    check: RowCheck,
+    candidates: dict[str, list[tuple[int, bool]]],
+    field_name: str,
+    missing: str,
+    ambiguous: str,
+    **params: Any,
+) -> int | None:
+    try:
+        found = match_name(candidates.get(normalize(check.values[field_name]), ()))
+    except LookupError:
+        check.error(field_name, ambiguous, **params)
+        return None
+    if found is None:
+        check.error(field_name, missing, **params)
+    return found
+
+
+def _order_reference(check: RowCheck, lookups: Lookups) -> None:
+    """The order a row belongs to: by its number, else by its title (which must be unique)."""
+    order_id: int | None = None
+    if check.has("order"):
+        order_id = check.values["order"]
+        if order_id not in lookups.order_ids:
+            check.error("order", NO_SUCH_ORDER, id=order_id)
+            order_id = None
+    elif check.has("order_title"):
+        title = check.values["order_title"]
+        order_id = _one(
+            check, lookups.orders, "order_title", NO_SUCH_ORDER_TITLE, AMBIGUOUS_ORDER, title=title
+        )
+    else:
+        check.error("order" if check.present("order") else "order_title", ORDER_NEEDED)
+    if order_id is not None:
+        check.row.resolved["order_id"] = order_id
+
+
+def _facility_reference(check: RowCheck, lookups: Lookups) -> None:
+    if not check.has("facility"):
+        return
+    name = check.values["facility"]
+    found = _one(
+        check, lookups.facilities, "facility", NO_SUCH_FACILITY, AMBIGUOUS_FACILITY, name=name
+    )
+    if found is not None:
+        check.row.resolved["facility_id"] = found
+
+
+def order_rules(check: RowCheck, lookups: Lookups) -> None:
+    values = check.values
+    if check.has("id"):
+        if values["id"] in lookups.order_ids:
+            check.row.target_id = values["id"]
+        else:
+            check.error("id", NO_SUCH_ORDER, id=values["id"])
+    if check.has("buyer"):
+        _buyer(check, lookups)
+    if check.has("deal"):
+        deal_id = values["deal"]
+        owner = lookups.deal_orders.get(deal_id)
+        if deal_id not in lookups.deal_ids:
+            check.error("deal", NO_SUCH_DEAL_FOR_ORDER, id=deal_id)
+        elif owner is not None and owner != check.row.target_id:
+            check.error("deal", DEAL_HAS_ORDER, id=deal_id, order=owner)
+    if check.has("starts_on") and check.has("ends_on") and values["ends_on"] < values["starts_on"]:
+        check.error("ends_on", ENDS_BEFORE_START)
+
+
+def order_month_identity(row: ImportRow) -> Any:
+    order_id, day = row.resolved.get("order_id"), row.values.get("month", EMPTY)
+    return None if order_id is None or day is EMPTY else (order_id, day)
+
+
+def order_month_rules(check: RowCheck, lookups: Lookups) -> None:
+    _order_reference(check, lookups)
+
+
+def wage_identity(row: ImportRow) -> Any:
+    facility_id, year = row.resolved.get("facility_id"), row.values.get("fiscal_year", EMPTY)
+    return None if facility_id is None or year is EMPTY else (facility_id, year)
+
+
+def wage_rules(check: RowCheck, lookups: Lookups) -> None:
+    _facility_reference(check, lookups)
+
+
+def assignment_identity(row: ImportRow) -> Any:
+    facility_id, order_id = row.resolved.get("facility_id"), row.resolved.get("order_id")
+    day = row.values.get("month", EMPTY)
+    if facility_id is None or order_id is None or day is EMPTY:
+        return None
+    return (facility_id, order_id, day)
+
+
+def assignment_rules(check: RowCheck, lookups: Lookups) -> None:
+    _facility_reference(check, lookups)
+    _order_reference(check, lookups)
+    if check.has("quantity") and check.values["quantity"] <= 0:
+        check.error("quantity", QUANTITY_NOT_POSITIVE)
+
+
+ORDERS = Spec(
+    kind="orders",
+    key="id",
+    rules=order_rules,
+    columns=(
+        Column("id", "受注番号", integer(1), attr=None, blank=EMPTY, aliases=("番号",)),
+        Column("title", "件名", text(200), required=True, aliases=("受注名", "案件名")),
+        Column("buyer", "発注企業", text(120), required=True, attr="buyer_id", aliases=("企業名",)),
+        Column("deal", "商談番号", integer(1), attr="deal_id", blank=None),
+        Column("status", "状態", choice(ORDER_STATUSES, OrderStatus), blank=EMPTY),
+        Column("confirmed_on", "受注確定日", day(), required=True, aliases=("受注日",)),
+        Column("starts_on", "開始日", day(), blank=None),
+        Column("ends_on", "終了日", day(), blank=None),
+        Column("assigned_on", "初回アサイン日", day(), blank=None, aliases=("アサイン日",)),
+        Column("notes", "備考", text(4000)),
+    ),
+)
+
+ORDER_MONTHS = Spec(
+    kind="order_months",
+    key="month",
+    rules=order_month_rules,
+    identity=order_month_identity,
+    columns=(
+        Column("order", "受注番号", integer(1), attr=None, blank=EMPTY),
+        Column("order_title", "件名", text(200), attr=None, blank=EMPTY, aliases=("受注名",)),
+        Column("month", "月", month(), required=True, aliases=("年月", "対象月")),
+        Column(
+            "forecast_amount", "発注予測額", yen(), blank=None, aliases=("予測額", "フォーキャスト")
+        ),
+        Column("actual_amount", "実績額", yen(), blank=None, aliases=("発注額", "実績")),
+    ),
+)
+
+FACILITY_WAGES = Spec(
+    kind="facility_wages",
+    key="fiscal_year",
+    rules=wage_rules,
+    identity=wage_identity,
+    columns=(
+        Column("facility", "事業所名", text(120), required=True, attr=None),
+        Column("fiscal_year", "年度", fiscal_year(), required=True),
+        Column("avg_monthly_wage", "平均工賃(月額)", yen(), required=True, aliases=("平均工賃",)),
+        Column("workers", "利用者数", integer(units=("人", "名")), blank=None),
+    ),
+)
+
+ASSIGNMENTS = Spec(
+    kind="assignments",
+    key="month",
+    rules=assignment_rules,
+    identity=assignment_identity,
+    columns=(
+        Column("facility", "事業所名", text(120), required=True, attr=None),
+        Column("order", "受注番号", integer(1), attr=None, blank=EMPTY),
+        Column("order_title", "件名", text(200), attr=None, blank=EMPTY, aliases=("受注名",)),
+        Column("month", "月", month(), required=True, aliases=("年月", "対象月")),
+        Column("quantity", "数量", decimal(0, 1_000_000_000), required=True),
+        Column("hours", "時間", decimal(0, 1_000_000), blank=0.0, aliases=("作業時間",)),
+    ),
+)
+
+SPECS.update({spec.kind: spec for spec in (ORDERS, ORDER_MONTHS, FACILITY_WAGES, ASSIGNMENTS)})

@@ -42,6 +42,10 @@ KIND_LABELS: Final = {
     "facilities": _l("Facilities"),
     "buyers": _l("Buyers"),
     "deals": _l("Deals"),
+    "orders": _l("Orders"),
+    "order_months": _l("Monthly amounts of orders"),
+    "facility_wages": _l("Facility wages by fiscal year"),
+    "assignments": _l("Assignments (work given to facilities)"),
 }
 MATCHING_NOTES: Final = {
     "facilities": _l(
@@ -56,8 +60,39 @@ MATCHING_NOTES: Final = {
         "A row with a 番号 updates that deal of this workspace; a row without one adds a new "
         "deal. The buyer is found by its name (発注企業) and must exist already."
     ),
+    "orders": _l(
+        "A row with a 受注番号 updates that order; a row without one adds a new order. The "
+        "buyer (発注企業) and the deal (商談番号) must exist already."
+    ),
+    "order_months": _l(
+        "Each row is one month of one order, found by its 受注番号 or its unique 件名: the "
+        "forecast and the actual amount placed with facilities. A month already recorded is "
+        "updated."
+    ),
+    "facility_wages": _l(
+        "Each row is a facility's average monthly wage in one fiscal year (found by 事業所名). "
+        "A year already recorded is updated."
+    ),
+    "assignments": _l(
+        "Each row is the work one facility took on for one order in one month (past years "
+        "from the 案件管理シート). The same facility, order and month again is updated."
+    ),
 }
-SHEET_TITLES: Final = {"facilities": "事業所", "buyers": "発注企業", "deals": "商談"}
+SHEET_TITLES: Final = {
+    "facilities": "事業所",
+    "buyers": "発注企業",
+    "deals": "商談",
+    "orders": "受注",
+    "order_months": "月次発注額",
+    "facility_wages": "工賃実績",
+    "assignments": "アサイン実績",
+}
+# The list where imported records are seen.
+LIST_ENDPOINTS: Final = {
+    "order_months": "orders.index",
+    "facility_wages": "facilities.index",
+    "assignments": "orders.index",
+}
 FORMATS: Final = {
     "csv": ("text/csv; charset=utf-8", ".csv"),
     "csv-sjis": ("text/csv; charset=Shift_JIS", "_sjis.csv"),
@@ -85,7 +120,7 @@ def _store() -> service.UploadStore:
 
 def _list_url(kind: str) -> str:
     """The list of the imported records."""
-    return url_for(f"{kind}.index")
+    return url_for(LIST_ENDPOINTS.get(kind, f"{kind}.index"))
 
 
 # --- the page ----------------------------------------------------------------------------------

@@ -111,6 +111,16 @@ class Assignment(TenantScoped, Base):
         Index("ix_assignments_order_month", "tenant_id", "order_id", "month"),
         Index("ix_assignments_deal", "tenant_id", "deal_id"),
         Index("ix_assignments_month", "tenant_id", "month"),
+        # Covers the fiscal-year report's sums of assigned work by facility and by order.
+        Index(
+            "ix_assignments_report",
+            "tenant_id",
+            "month",
+            "facility_id",
+            "order_id",
+            "hours",
+            "quantity",
+        ),
     )
 
     order_id: Mapped[int | None] = mapped_column(Integer, default=None)

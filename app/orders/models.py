@@ -93,6 +93,15 @@ class OrderMonth(TenantScoped, Base):
         CheckConstraint("forecast_amount >= 0", name="forecast_non_negative"),
         CheckConstraint("actual_amount >= 0", name="actual_non_negative"),
         Index("ix_order_months_tenant_month", "tenant_id", "month"),
+        # Covers the fiscal-year report's monthly sums (no table lookups per month row).
+        Index(
+            "ix_order_months_report",
+            "tenant_id",
+            "month",
+            "order_id",
+            "actual_amount",
+            "forecast_amount",
+        ),
     )
 
     order_id: Mapped[int] = mapped_column(Integer)

@@ -28,6 +28,7 @@ from app.jp import (
     to_jst,
 )
 from app.orders.models import Delivery, DeliveryStatus, Order, OrderMonth, OrderStatus
+from app.reports import drill
 from app.timeline import service as timeline
 from app.timeline.models import EntryKind
 from app.web.listing import text_search
@@ -278,6 +279,7 @@ def order_list(
     include_archived: bool = False,
     sort: str = "confirmed_on",
     descending: bool = True,
+    drill_values: Mapping[str, str] | None = None,
 ) -> Select[Any]:
     """Rows of (order, buyer name); the page's yearly totals come from fiscal_year_actuals."""
     query = select(Order, Buyer.name.label("buyer_name")).join(
@@ -295,6 +297,7 @@ def order_list(
         query = query.where(Order.confirmed_on >= start, Order.confirmed_on <= end)
     if not include_archived:
         query = query.where(Order.archived_at.is_(None))
+    query = query.where(*drill.order_conditions(drill_values or {}))
     columns: dict[str, Any] = {
         "confirmed_on": Order.confirmed_on,
         "status": case(STATUS_RANK, value=Order.status),

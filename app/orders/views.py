@@ -34,6 +34,7 @@ from app.orders.forms import (
     status_choices,
 )
 from app.orders.models import Delivery, DeliveryStatus, Order, OrderStatus
+from app.reports import drill
 from app.timeline import service as timeline
 from app.timeline.forms import TimelineEntryForm
 from app.timeline.models import EntryKind
@@ -43,7 +44,7 @@ from tenants.context import current_membership, staff_view, tenant_blueprint
 
 bp = tenant_blueprint("orders", __name__, "/orders")
 
-FILTERS = ("status", "buyer", "fy", "archived")
+FILTERS = ("status", "buyer", "fy", "archived", *drill.ORDER_FILTERS)
 # Fiscal years offered by the list's filter: a few back from this year, and the next one.
 FY_CHOICES_BACK = 5
 
@@ -131,6 +132,7 @@ def index() -> Any:
         include_archived=params.filters.get("archived") == "1",
         sort=params.sort,
         descending=params.descending,
+        drill_values=params.filters,
     )
     listing = paginate(session, query, params.page, scalars=False)
     actuals = service.fiscal_year_actuals(
@@ -151,6 +153,7 @@ def index() -> Any:
         fiscal_years=fiscal_years,
         this_fy_label=fiscal_year_label(this_fy),
         can_write=current_membership().can_write,
+        **drill.context(params.filters, drill.ORDER_FILTERS),
     )
 
 

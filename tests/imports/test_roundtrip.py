@@ -184,5 +184,5 @@ def test_an_empty_workspace_exports_the_header_as_a_template(client, world):
     client.login_as(world.admin)
     text = client.get(f"{BASE}/export/buyers.csv").data.decode("utf-8-sig")
     assert text == (
-        "企業名,フリガナ,業種,郵便番号,都道府県,住所,ウェブサイト,担当者,メール,電話,備考\r\n"
+        "企業名,フリガナ,業種,郵便番号,都道府県,住所,ウェブサイト,担当者,メール,電話,備考,自治体\r\n"
     )

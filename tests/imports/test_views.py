@@ -92,9 +92,9 @@ def test_readers_cannot_import(app, client, catalogue):
 
 def test_unknown_kind_or_format_is_404(client, world):
     client.login_as(world.admin)
-    assert client.get(f"{BASE}/export/orders.csv").status_code == 404
+    assert client.get(f"{BASE}/export/invoices.csv").status_code == 404
     assert client.get(f"{BASE}/export/facilities.pdf").status_code == 404
-    assert upload(client, "orders", b"a\n1\n").status_code == 404
+    assert upload(client, "invoices", b"a\n1\n").status_code == 404
 
 
 # --- upload ------------------------------------------------------------------------------------

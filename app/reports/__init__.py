@@ -1,0 +1,1 @@
+"""The fiscal-year program report: KPI arithmetic (pure), loading, pages, charts, exports."""

@@ -1,0 +1,490 @@
+"""Loading what the report needs, in a fixed number of statements whatever the number of rows.
+
+The large tables are aggregated in SQL (order months by buyer and month, assignments by
+facility and month, deliveries by due day, forecasts by buyer, priority-procurement shares);
+deals, facilities and wages come as plain rows. The arithmetic is in ``kpi.py``. No Flask
+request here: callers pass the session (bound to the workspace), the year and today.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Final
+
+from sqlalchemy import Float, String, and_, case, cast, func, or_, select, type_coerce
+from sqlalchemy.orm import Session
+
+from app.buyers.models import Buyer
+from app.catalogs.models import LostReason
+from app.deals.models import OPEN_STAGES, Deal
+from app.facilities.models import Facility, FacilityWage
+from app.jp import fiscal_year_of, fiscal_year_range, to_jst
+from app.matching.models import Assignment
+from app.orders.models import Delivery, DeliveryStatus, Order, OrderMonth, OrderStatus
+from app.reports import kpi
+from app.reports.kpi import (
+    BuyerForecast,
+    BuyerMonth,
+    DealRow,
+    DeliveryDay,
+    FacilityMonth,
+    FacilityRow,
+    Headline,
+    Period,
+    ProcurementRow,
+    WageRow,
+)
+
+# Fiscal years of the trend charts (the report's year and the ones before it).
+TREND_YEARS: Final = 3
+
+
+@dataclass
+class Rows:
+    """The plain rows of a window of fiscal years."""
+
+    deals: list[DealRow]
+    buyer_months: list[BuyerMonth]
+    facilities: list[FacilityRow]
+    facility_months: list[FacilityMonth]  # by year (see load_facility_years)
+    wages: list[WageRow]
+
+
+@dataclass
+class Report:
+    period: Period
+    periods: list[Period]  # the trend's years, oldest first, ending with ``period``
+    headlines: dict[int, Headline]
+    monthly: list[int]
+    monthly_previous: list[int]
+    conversion: kpi.Conversion
+    funnel: dict[str, int]
+    win_rates: list[kpi.StageWinRate]
+    lost_reasons: list[kpi.LostReasonLine]
+    reason_labels: dict[int, str]
+    up_sell: kpi.UpSell
+    forecasts: list[kpi.ForecastLine]
+    forecast_total: kpi.ForecastLine
+    buyer_names: dict[int, str]
+    lead_time: kpi.LeadTime
+    utilisation: kpi.Utilisation
+    hours_by_kind: dict[str, float]
+    wages: kpi.WageDistribution
+    on_time: kpi.OnTime
+    quality: kpi.QualityExtension
+    procurement: kpi.Procurement
+    facility_names: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def current(self) -> Headline:
+        return self.headlines[self.period.fiscal_year]
+
+    @property
+    def previous(self) -> Headline:
+        return self.headlines[self.period.fiscal_year - 1]
+
+    @property
+    def changes(self) -> dict[str, kpi.Change]:
+        return kpi.changes(self.current, self.previous)
+
+
+# --- rows ------------------------------------------------------------------------------------
+
+
+def load_deals(session: Session, first: Period, last: Period) -> list[DealRow]:
+    """Deals that can be in the pipeline of a year from ``first`` to ``last``. Stages come as
+    their stored strings (the enum conversion of thousands of rows is measurable)."""
+    rows = session.execute(
+        select(
+            Deal.id,
+            Deal.buyer_id,
+            Deal.amount,
+            type_coerce(Deal.stage, String),
+            Deal.opened_on,
+            Deal.closed_on,
+            Deal.lost_reason_id,
+            type_coerce(Deal.furthest_stage, String),
+        ).where(
+            Deal.archived_at.is_(None),
+            Deal.opened_on <= last.end,
+            # Open deals have no closing day; a closed deal without one closes on opening.
+            or_(
+                Deal.stage.in_(OPEN_STAGES),
+                func.coalesce(Deal.closed_on, Deal.opened_on) >= first.start,
+            ),
+        )
+    )
+    return [DealRow(*row) for row in rows]
+
+
+def _live_orders() -> Any:
+    return and_(
+        Order.tenant_id == OrderMonth.tenant_id,
+        Order.id == OrderMonth.order_id,
+        Order.archived_at.is_(None),
+    )
+
+
+def load_buyer_months(
+    session: Session, first: Period, last: Period, monthly_from: date | None = None
+) -> list[BuyerMonth]:
+    """Actual amounts placed per buyer and month. Months before ``monthly_from`` (older years
+    of a trend) come summed per fiscal year and dated its April, except each year's ARR month:
+    that is all their headline needs, in a fraction of the rows."""
+    month = OrderMonth.month
+    bucket: Any = month
+    if monthly_from is not None and monthly_from > first.start:
+        older = [
+            kpi.period(year, last.today)
+            for year in range(first.fiscal_year, fiscal_year_of(monthly_from))
+        ]
+        kept = [q.arr_month for q in older if q.arr_month is not None]
+        bucket = case(
+            (month >= monthly_from, month),
+            (month.in_(kept), month),
+            *((month.between(q.start, q.end), q.start) for q in older),
+            else_=month,
+        )
+    rows = session.execute(
+        select(Order.buyer_id, bucket, func.sum(OrderMonth.actual_amount))
+        .select_from(OrderMonth)
+        .join(Order, _live_orders())
+        .where(OrderMonth.actual_amount.is_not(None), month.between(first.start, last.end))
+        .group_by(Order.buyer_id, bucket)
+    )
+    return [BuyerMonth(buyer_id, day, int(total or 0)) for buyer_id, day, total in rows]
+
+
+def enrolled_on(participating_since: date | None, created_at: Any) -> date:
+    """When a facility joined: its participation day, else the JST day it was recorded."""
+    if participating_since is not None:
+        return participating_since
+    day: date = to_jst(created_at).date()
+    return day
+
+
+def load_facilities(session: Session) -> list[FacilityRow]:
+    rows = session.execute(
+        select(
+            Facility.id,
+            Facility.name,
+            Facility.kind,
+            Facility.status,
+            Facility.participating_since,
+            Facility.created_at,
+            Facility.workers,
+            Facility.hours_per_month,
+        ).where(Facility.archived_at.is_(None))
+    )
+    return [
+        FacilityRow(
+            id=r.id,
+            kind=str(r.kind),
+            status=str(r.status),
+            enrolled_on=enrolled_on(r.participating_since, r.created_at),
+            workers=r.workers,
+            hours_per_month=r.hours_per_month,
+            name=r.name,
+        )
+        for r in rows
+    ]
+
+
+def load_facility_years(session: Session, first: Period, last: Period) -> list[FacilityMonth]:
+    """Assigned hours per facility and fiscal year, each dated the first month of its year
+    (enough for "received work in the year"; the months themselves: ``load_facility_months``)."""
+    years = range(first.fiscal_year, last.fiscal_year + 1)
+    fiscal_year = case(
+        *((Assignment.month.between(*fiscal_year_range(year)), year) for year in years),
+        else_=None,
+    ).label("fiscal_year")
+    rows = session.execute(
+        select(Assignment.facility_id, fiscal_year, func.sum(Assignment.hours))
+        .where(Assignment.month.between(first.start, last.end))
+        .group_by(Assignment.facility_id, fiscal_year)
+    )
+    return [
+        FacilityMonth(facility_id, date(int(year), 4, 1), float(hours or 0))
+        for facility_id, year, hours in rows
+    ]
+
+
+def load_facility_months(session: Session, p: Period) -> list[FacilityMonth]:
+    """Assigned hours per facility and month of one year (utilisation)."""
+    rows = session.execute(
+        select(Assignment.facility_id, Assignment.month, func.sum(Assignment.hours))
+        .where(Assignment.month.between(p.start, p.end))
+        .group_by(Assignment.facility_id, Assignment.month)
+    )
+    return [FacilityMonth(f, month, float(hours or 0)) for f, month, hours in rows]
+
+
+def load_wages(session: Session, first: Period, last: Period) -> list[WageRow]:
+    rows = session.execute(
+        select(
+            FacilityWage.facility_id,
+            FacilityWage.fiscal_year,
+            FacilityWage.avg_monthly_wage,
+            FacilityWage.workers,
+        ).where(FacilityWage.fiscal_year.between(first.fiscal_year - 1, last.fiscal_year))
+    )
+    return [WageRow(*row) for row in rows]
+
+
+def load_rows(
+    session: Session, first: Period, last: Period, monthly_from: date | None = None
+) -> Rows:
+    """Five statements for any number of years and records."""
+    return Rows(
+        deals=load_deals(session, first, last),
+        buyer_months=load_buyer_months(session, first, last, monthly_from),
+        facilities=load_facilities(session),
+        facility_months=load_facility_years(session, first, last),
+        wages=load_wages(session, first, last),
+    )
+
+
+def headline(rows: Rows, p: Period) -> Headline:
+    """One year's headline: its own months only (the rows may span several years)."""
+    return kpi.headline(
+        p,
+        rows.deals,
+        [row for row in rows.buyer_months if p.start <= row.month <= p.end],
+        rows.facilities,
+        [row for row in rows.facility_months if p.start <= row.month <= p.end],
+        rows.wages,
+    )
+
+
+# --- aggregates of one year ------------------------------------------------------------------
+
+
+def load_forecasts(session: Session, p: Period) -> list[BuyerForecast]:
+    both = and_(OrderMonth.forecast_amount.is_not(None), OrderMonth.actual_amount.is_not(None))
+    rows = session.execute(
+        select(
+            Order.buyer_id,
+            func.count(),
+            func.sum(OrderMonth.forecast_amount),
+            func.sum(func.abs(OrderMonth.actual_amount - OrderMonth.forecast_amount)),
+            func.sum(OrderMonth.actual_amount),
+        )
+        .select_from(OrderMonth)
+        .join(Order, _live_orders())
+        .where(both, OrderMonth.month.between(p.start, p.end))
+        .group_by(Order.buyer_id)
+    )
+    return [
+        BuyerForecast(buyer_id, int(n), int(forecast or 0), int(error or 0), int(actual or 0))
+        for buyer_id, n, forecast, error, actual in rows
+    ]
+
+
+def load_lead_times(session: Session, p: Period) -> list[tuple[date, date | None]]:
+    rows = session.execute(
+        select(Order.confirmed_on, Order.assigned_on).where(
+            Order.archived_at.is_(None),
+            Order.status != OrderStatus.CANCELLED,
+            Order.confirmed_on.between(p.start, p.end),
+        )
+    )
+    return [(confirmed, assigned) for confirmed, assigned in rows]
+
+
+def load_existing_customers(session: Session, p: Period) -> set[int]:
+    """Buyers with an order confirmed before the year began (one pass over the orders, by
+    buyer: cheaper than a probe per buyer on SQLite, whose planner takes the date index)."""
+    rows = session.execute(
+        select(Order.buyer_id, func.min(Order.confirmed_on))
+        .where(Order.archived_at.is_(None), Order.status != OrderStatus.CANCELLED)
+        .group_by(Order.buyer_id)
+    )
+    return {buyer_id for buyer_id, first in rows if first < p.start}
+
+
+def load_delivery_days(session: Session, p: Period, today: date) -> list[DeliveryDay]:
+    delivered = and_(Delivery.delivered_on.is_not(None), Delivery.status != DeliveryStatus.REJECTED)
+    undelivered = ~delivered
+
+    def count(condition: Any) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    rows = session.execute(
+        select(
+            Delivery.original_due_on,
+            count(and_(delivered, Delivery.delivered_on <= Delivery.original_due_on)),
+            count(and_(delivered, Delivery.delivered_on > Delivery.original_due_on)),
+            count(and_(undelivered, Delivery.original_due_on < today)),
+            count(and_(undelivered, Delivery.original_due_on >= today)),
+            count(Delivery.revised_due_on.is_not(None)),
+        )
+        .join(
+            Order,
+            and_(
+                Order.tenant_id == Delivery.tenant_id,
+                Order.id == Delivery.order_id,
+                Order.archived_at.is_(None),
+            ),
+        )
+        .where(Delivery.original_due_on.between(p.start, p.end))
+        .group_by(Delivery.original_due_on)
+    )
+    return [DeliveryDay(due, *(int(n or 0) for n in counts)) for due, *counts in rows]
+
+
+def load_procurement(
+    session: Session, p: Period, buyer_months: Sequence[BuyerMonth]
+) -> list[ProcurementRow]:
+    """Actual amounts of the year's order months by buyer type, shared among that month's
+    assignments by hours (by quantity when none were recorded): one statement over the
+    year's assignments, and one for the buyers that are the municipality. What is not shared
+    (months nobody was assigned to) is the rest of the year's order total."""
+    month_key = (Assignment.order_id, Assignment.month)
+    hours_of_month = func.sum(Assignment.hours).over(partition_by=month_key)
+    quantity_of_month = func.sum(Assignment.quantity).over(partition_by=month_key)
+    shares = (
+        select(
+            Assignment.order_id.label("order_id"),
+            Assignment.month.label("month"),
+            Facility.kind.label("kind"),
+            case(
+                (hours_of_month > 0, Assignment.hours / hours_of_month),
+                else_=Assignment.quantity / quantity_of_month,
+            ).label("share"),
+        )
+        .join(
+            Facility,
+            and_(Facility.tenant_id == Assignment.tenant_id, Facility.id == Assignment.facility_id),
+        )
+        .where(Assignment.order_id.is_not(None), Assignment.month.between(p.start, p.end))
+        .subquery()
+    )
+    allocated = session.execute(
+        select(
+            Buyer.is_municipality,
+            shares.c.kind,
+            func.sum(cast(OrderMonth.actual_amount, Float) * shares.c.share),
+        )
+        .select_from(OrderMonth)
+        .join(Order, _live_orders())
+        .join(Buyer, and_(Buyer.tenant_id == Order.tenant_id, Buyer.id == Order.buyer_id))
+        .join(
+            shares,
+            and_(shares.c.order_id == OrderMonth.order_id, shares.c.month == OrderMonth.month),
+        )
+        .where(OrderMonth.actual_amount.is_not(None), OrderMonth.month.between(p.start, p.end))
+        .group_by(Buyer.is_municipality, shares.c.kind)
+    ).all()
+    municipal = set(session.scalars(select(Buyer.id).where(Buyer.is_municipality.is_(True))))
+    rows = [
+        ProcurementRow(bool(is_municipal), str(kind), float(amount or 0))
+        for is_municipal, kind, amount in allocated
+    ]
+    for is_municipal in (True, False):
+        total = sum(
+            row.actual
+            for row in buyer_months
+            if p.contains(row.month) and (row.buyer_id in municipal) == is_municipal
+        )
+        shared = sum(row.amount for row in rows if row.municipality == is_municipal)
+        if total or shared:
+            rows.append(ProcurementRow(is_municipal, None, total - shared))
+    return rows
+
+
+def quality_extension(session: Session, p: Period) -> kpi.QualityExtension:
+    """Defect rate and nonconformances by severity and status for the year: central
+    inspections (units inspected, units failed) and nonconformances found in the year, as in
+    ``app.quality.kpi``. Aggregates only, two statements."""
+    from app.quality.models import Inspection, InspectionStage, Nonconformance
+
+    last = min(p.end, p.today)
+    inspected, failed = session.execute(
+        select(func.sum(Inspection.sample_size), func.sum(Inspection.failed)).where(
+            Inspection.stage == InspectionStage.CENTRAL,
+            Inspection.inspected_on.between(p.start, last),
+        )
+    ).one()
+    by_severity: dict[str, int] = {}
+    by_status: dict[str, int] = {}
+    for severity, status, count in session.execute(
+        select(Nonconformance.severity, Nonconformance.status, func.count())
+        .where(Nonconformance.found_on.between(p.start, last))
+        .group_by(Nonconformance.severity, Nonconformance.status)
+    ):
+        by_severity[str(severity)] = by_severity.get(str(severity), 0) + int(count)
+        by_status[str(status)] = by_status.get(str(status), 0) + int(count)
+    return kpi.QualityExtension(
+        inspected=int(inspected) if inspected is not None else None,
+        defective=int(failed or 0) if inspected is not None else None,
+        nonconformances_by_severity=by_severity,
+        nonconformances_by_status=by_status,
+    )
+
+
+def _names(session: Session, model: Any, label: Any, ids: Sequence[int]) -> dict[int, str]:
+    rows = session.execute(select(model.id, label).where(model.id.in_(sorted(set(ids)))))
+    return {record_id: name for record_id, name in rows}
+
+
+# --- the report ------------------------------------------------------------------------------
+
+
+def build_report(session: Session, fiscal_year: int, today: date) -> Report:
+    """Everything the report page, its charts and exports show: sixteen statements."""
+    p = kpi.period(fiscal_year, today)
+    periods = [kpi.period(fiscal_year - back, today) for back in range(TREND_YEARS - 1, -1, -1)]
+    previous = p.previous()
+    # Month by month for this year and the last; the older years of the trend by year.
+    rows = load_rows(session, periods[0], p, monthly_from=previous.start)
+    headlines = {q.fiscal_year: headline(rows, q) for q in periods}
+    months_of_year = load_facility_months(session, p)
+    forecasts, forecast_total = kpi.forecast_lines(load_forecasts(session, p))
+    lost_reasons = kpi.lost_by_reason(rows.deals, p)
+    reason_labels = {
+        reason_id: label
+        for reason_id, label in session.execute(select(LostReason.id, LostReason.label))
+    }
+    return Report(
+        period=p,
+        periods=periods,
+        headlines=headlines,
+        monthly=kpi.monthly_totals(rows.buyer_months, p),
+        monthly_previous=kpi.monthly_totals(rows.buyer_months, previous),
+        conversion=kpi.conversion(rows.deals, p),
+        funnel=kpi.funnel(rows.deals, p),
+        win_rates=kpi.win_rate_by_stage(rows.deals, p),
+        lost_reasons=lost_reasons,
+        reason_labels=reason_labels,
+        up_sell=kpi.up_sell(rows.deals, rows.buyer_months, load_existing_customers(session, p), p),
+        forecasts=forecasts,
+        forecast_total=forecast_total,
+        buyer_names=_names(session, Buyer, Buyer.name, [line.buyer_id for line in forecasts]),
+        lead_time=kpi.lead_time(load_lead_times(session, p), p),
+        utilisation=kpi.utilisation(rows.facilities, months_of_year, p),
+        hours_by_kind=kpi.hours_by_kind(rows.facilities, rows.facility_months, p),
+        wages=kpi.wage_distribution(rows.facilities, rows.wages, p),
+        on_time=kpi.on_time(load_delivery_days(session, p, today), p),
+        quality=quality_extension(session, p),
+        procurement=kpi.procurement(load_procurement(session, p, rows.buyer_months)),
+        facility_names={f.id: f.name for f in rows.facilities},
+    )
+
+
+def headline_for(session: Session, fiscal_year: int, today: date) -> Headline:
+    """The headline figures of one year alone (the roll-up's per-workspace path on SQLite)."""
+    p = kpi.period(fiscal_year, today)
+    return headline(load_rows(session, p, p), p)
+
+
+def years_with_records(session: Session, today: date) -> list[int]:
+    """Fiscal years from the first deal or order month to this year, newest first."""
+    first_deal = session.scalar(select(func.min(Deal.opened_on)).where(Deal.archived_at.is_(None)))
+    first_month = session.scalar(select(func.min(OrderMonth.month)))
+    this_year = kpi.current_fiscal_year(today)
+    starts = [d for d in (first_deal, first_month) if d is not None]
+    first_year = min((fiscal_year_of(d) for d in starts), default=this_year)
+    first_year = min(first_year, this_year)
+    return list(range(this_year, first_year - 1, -1))
