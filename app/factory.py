@@ -48,9 +48,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.matching.views import bp as matching_bp
     from app.notifications.views import bp as notifications_bp
     from app.orders.views import bp as orders_bp
-    from app.portal.views import bp as portal_bp
     from app.portal.quality_views import bp as portal_quality_bp
     from app.portal.quality_views import facility_bp as facility_quality_bp
+    from app.portal.views import bp as portal_bp
     from app.portal.views import facility_bp as facility_portal_bp
     from app.quality.views import bp as quality_bp
     from app.storage.views import bp as files_bp
@@ -190,7 +190,7 @@ BUYER_NAV = (
     ("portal.deals", _l("Deals and quotes"), False),
     ("portal.orders_index", _l("Orders"), False),
     ("portal.agreements", _l("Agreements"), False),
-    ("portal_quality.index", _l("Quality"), False),
+    ("portal_quality.index", _l("Quality and traceability"), False),
     ("portal_quality.nonconformances", _l("Nonconformances"), False),
     ("portal_quality.support_requests", _l("Technical support"), False),
     ("portal.request_work", _l("Request new work"), False),

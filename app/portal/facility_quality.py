@@ -109,23 +109,31 @@ def manuals_to_work_to(session: Session, facility_id: int) -> list[ManualToWork]
     )
     versions = quality.versions_of_manuals(session, [m.id for m in manuals])
     latest = {m.id: versions[m.id][0] for m in manuals if versions.get(m.id)}
-    acknowledged = set(
-        session.scalars(
-            select(ManualAcknowledgement.version_id).where(
-                ManualAcknowledgement.facility_id == facility_id,
-                ManualAcknowledgement.version_id.in_([v.id for v in latest.values()]),
+    acknowledged = (
+        set(
+            session.scalars(
+                select(ManualAcknowledgement.version_id).where(
+                    ManualAcknowledgement.facility_id == facility_id,
+                    ManualAcknowledgement.version_id.in_([v.id for v in latest.values()]),
+                )
             )
         )
-    ) if latest else set()
-    unseen = set(
-        session.scalars(
-            select(ManualNotice.version_id).where(
-                ManualNotice.facility_id == facility_id,
-                ManualNotice.seen_at.is_(None),
-                ManualNotice.version_id.in_([v.id for v in latest.values()]),
+        if latest
+        else set()
+    )
+    unseen = (
+        set(
+            session.scalars(
+                select(ManualNotice.version_id).where(
+                    ManualNotice.facility_id == facility_id,
+                    ManualNotice.seen_at.is_(None),
+                    ManualNotice.version_id.in_([v.id for v in latest.values()]),
+                )
             )
         )
-    ) if latest else set()
+        if latest
+        else set()
+    )
     found = [
         ManualToWork(
             order=orders[m.order_id],
@@ -213,9 +221,19 @@ def manuals_to_confirm(session: Session, facility_id: int) -> int:
 # --- lots ----------------------------------------------------------------------------------
 
 
+def _its_lots(facility_id: int) -> Any:
+    """Lots of the facility's orders still to deliver, and delivered ones it worked on."""
+    worked = select(LotWork.delivery_id).where(LotWork.facility_id == facility_id)
+    return and_(
+        _facility_orders(facility_id),
+        Delivery.delivered_on.is_(None) | Delivery.id.in_(worked),
+    )
+
+
 def lot_list(facility_id: int) -> Select[Any]:
-    """Lots of the facility's orders, the ones still to deliver first (soonest due first),
-    then the delivered ones (latest first): rows of (delivery, order title, buyer name)."""
+    """The facility's lots (``_its_lots``), the ones still to deliver first (soonest due
+    first), then the delivered ones (latest first): rows of (delivery, order title, buyer
+    name)."""
     due_on = func.coalesce(Delivery.revised_due_on, Delivery.original_due_on)
     delivered_last = case((Delivery.delivered_on.is_(None), 0), else_=1)
     return cast(
@@ -223,7 +241,7 @@ def lot_list(facility_id: int) -> Select[Any]:
         select(Delivery, Order.title.label("order_title"), Buyer.name.label("buyer_name"))
         .join(Order, and_(Order.tenant_id == Delivery.tenant_id, Order.id == Delivery.order_id))
         .join(Buyer, and_(Buyer.tenant_id == Order.tenant_id, Buyer.id == Order.buyer_id))
-        .where(_facility_orders(facility_id))
+        .where(_its_lots(facility_id))
         .order_by(
             delivered_last,
             case((Delivery.delivered_on.is_(None), due_on), else_=None),
@@ -239,7 +257,7 @@ def facility_lot(
     row = session.execute(
         select(Delivery, Order)
         .join(Order, and_(Order.tenant_id == Delivery.tenant_id, Order.id == Delivery.order_id))
-        .where(Delivery.id == delivery_id, _facility_orders(facility_id))
+        .where(Delivery.id == delivery_id, _its_lots(facility_id))
     ).first()
     return (row[0], row[1]) if row is not None else None
 
@@ -278,14 +296,14 @@ def lot_states(
             selfs[delivery_id] += 1
         else:
             central[delivery_id] = result
-    return {
-        i: LotState(works.get(i), selfs.get(i, 0), central.get(i)) for i in ids
-    }
+    return {i: LotState(works.get(i), selfs.get(i, 0), central.get(i)) for i in ids}
 
 
 def own_work(session: Session, facility_id: int, delivery_id: int) -> LotWork | None:
     return session.scalars(
-        select(LotWork).where(LotWork.delivery_id == delivery_id, LotWork.facility_id == facility_id)
+        select(LotWork).where(
+            LotWork.delivery_id == delivery_id, LotWork.facility_id == facility_id
+        )
     ).first()
 
 

@@ -14,7 +14,6 @@ from wtforms.validators import DataRequired, InputRequired, Optional
 from app.auth.forms import REQUIRED
 from app.quality.forms import (
     PHOTO_TYPES,
-
     ChoiceField,
     enum_field,
     text_area,
@@ -59,9 +58,7 @@ class BuyerNonconformanceForm(FlaskForm):
         _l("Details"),
         description=_l("Where you found it, how many boxes, how it was checked."),
     )
-    quantity_affected = WholeNumberField(
-        _l("Items affected"), validators=[Optional(), at_least(0)]
-    )
+    quantity_affected = WholeNumberField(_l("Items affected"), validators=[Optional(), at_least(0)])
     found_on = DateFieldJa(_l("Found on"), validators=[InputRequired(message=REQUIRED)])
     photos = MultipleFileField(
         _l("Photos (optional)"),

@@ -72,8 +72,8 @@ from app.quality.models import (
     SupportRequest,
 )
 from app.storage.backends import StorageUnavailable, content_disposition
-from app.storage.serving import send_original, send_preview
 from app.storage.service import files_by_id, get_storage, max_upload_bytes
+from app.storage.serving import send_original, send_preview
 from app.web.errors import error_page
 from app.web.htmx import redirect_303, render
 from app.web.listing import ListParams, paginate
@@ -131,11 +131,12 @@ def _uploads(field: Any) -> list[quality.Upload]:
     data = field.data
     files = data if isinstance(data, list) else [data]
     limit = max_upload_bytes()
-    return [
-        quality.Upload(item.read(limit + 1), item.filename or "")
-        for item in files
-        if item is not None and getattr(item, "filename", "")
-    ]
+    uploads = []
+    for item in files:
+        if item is None or not getattr(item, "filename", ""):
+            continue
+        uploads.append(quality.Upload(item.read(limit + 1), item.filename or ""))
+    return uploads
 
 
 def _save(form: Any, work: Callable[[], Any]) -> tuple[bool, str | None]:
@@ -283,7 +284,8 @@ def new_nonconformance() -> Any:
         form.found_on.data = today_jst()
     message = None
     if form.validate_on_submit():
-        assert form.found_on.data is not None  # InputRequired
+        found_on = form.found_on.data
+        assert found_on is not None  # InputRequired
         photos = _uploads(form.photos)
         saved: list[Nonconformance] = []
         ok, message = _save(
@@ -297,7 +299,7 @@ def new_nonconformance() -> Any:
                     title=form.title.data,
                     description=form.description.data or "",
                     quantity_affected=form.quantity_affected.data,
-                    found_on=form.found_on.data,
+                    found_on=found_on,
                     today=today_jst(),
                     photos=photos,
                     storage=get_storage(),
@@ -682,14 +684,15 @@ def save_progress(delivery_id: int) -> Any:
     _progress_choices(form, order.id)
     message = None
     if form.validate_on_submit():
-        assert form.quantity.data is not None  # InputRequired
+        quantity = form.quantity.data
+        assert quantity is not None  # InputRequired
         ok, message = _save(
             form,
             lambda: facility_side.save_progress(
                 _session(),
                 g.facility.id,
                 delivery,
-                quantity=form.quantity.data,
+                quantity=quantity,
                 lead_person=form.lead_person.data,
                 started_on=form.started_on.data,
                 finished_on=form.finished_on.data,

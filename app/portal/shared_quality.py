@@ -82,10 +82,11 @@ def _own_orders(buyer_id: int) -> Any:
 
 def _lots_of(buyer_id: int) -> Select[Any]:
     """Rows of (delivery, order title) of the company's delivered lots."""
-    return (
+    return cast(
+        Select[Any],
         select(Delivery, Order.title.label("order_title"))
         .join(Order, and_(Order.tenant_id == Delivery.tenant_id, Order.id == Delivery.order_id))
-        .where(_own_orders(buyer_id), Delivery.delivered_on.is_not(None))
+        .where(_own_orders(buyer_id), Delivery.delivered_on.is_not(None)),
     )
 
 
@@ -103,9 +104,7 @@ def shared_lot_list(buyer_id: int, q: str = "") -> Select[Any]:
     search = text_search(q, Delivery.lot_no, Order.title)
     if search is not None:
         query = query.where(search)
-    return cast(
-        Select[Any], query.order_by(Delivery.delivered_on.desc(), Delivery.id.desc())
-    )
+    return query.order_by(Delivery.delivered_on.desc(), Delivery.id.desc())
 
 
 def shared_lot_choices(session: Session, buyer_id: int, limit: int = 200) -> list[Any]:

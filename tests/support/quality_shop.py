@@ -89,7 +89,10 @@ def qshop(shop: Shop, arrange) -> QualityShop:
         nc.description = SECRET_NOTE
         nc.root_cause = "治具の摩耗"
         version2 = ManualVersion(
-            manual_id=1, version_no=2, changes="ラベルの位置を左上に変更", body="手順2: ラベルは左上"
+            manual_id=1,
+            version_no=2,
+            changes="ラベルの位置を左上に変更",
+            body="手順2: ラベルは左上",
         )
         s.add(version2)
         s.flush()
