@@ -361,3 +361,79 @@ def test_list_pages_cost_a_pinned_number_of_queries(facility_x, qshop, arrange, 
     assert many == few, query_counter
     assert few == LIST_QUERIES
     assert facility_x.get(f"{FACILITY}/manuals").text.count('class="work-card manual-card') == 21
+
+
+def test_the_manuals_document_opens_for_the_facilities_on_the_job_only(
+    facility_x, client, qshop, app, world, storage
+):
+    from app.extensions import db
+    from app.quality.models import ManualVersion
+    from app.storage.checks import IMAGES_AND_DOCUMENTS
+    from app.storage.service import save_upload
+    from tenants.isolation import tenant_scope
+    from tests.support.storage import PDF_BYTES
+
+    with app.app_context(), db.new_session() as s, tenant_scope(s, world.alpha.id):
+        stored = save_upload(
+            s,
+            storage,
+            data=PDF_BYTES,
+            filename="作業手順書.pdf",
+            allowed=IMAGES_AND_DOCUMENTS,
+            max_bytes=10**7,
+        )
+        s.get(ManualVersion, (world.alpha.id, qshop.version2)).file_id = stored.id
+        s.commit()
+        file_id = stored.id
+    page = facility_x.get(f"{FACILITY}/manuals/1").text
+    assert f'href="/t/alpha/facility/files/{file_id}"' in page
+    with facility_x.get(f"{FACILITY}/files/{file_id}") as response:
+        if response.status_code == 303:  # S3: a short-lived link to the object
+            assert storage.name == "s3" and "X-Amz-Signature" in response.headers["Location"]
+        else:
+            assert response.status_code == 200 and response.data == PDF_BYTES
+    y = client.login_as(qshop.shop.facility_y)
+    assert y.get(f"{FACILITY}/files/{file_id}").status_code == 404
+    buyer = client.login_as(qshop.shop.buyer_a)
+    assert buyer.get(f"/t/alpha/portal/files/{file_id}/preview").status_code == 404
+
+
+def test_another_workspaces_records_with_the_same_ids_never_count(facility_x, qshop, app, world):
+    """In beta, facility 1 works on order 2 (ids are per workspace): in alpha, order 2 is
+    company B's, which facility X does not work on — its lot and manual stay out of reach."""
+    from datetime import date
+
+    from app.extensions import db
+    from app.matching.models import Assignment
+    from app.orders.models import Order
+    from app.quality.models import Manual, ManualVersion
+    from tenants.isolation import tenant_scope
+    from tests.support.samples import add_sample_records
+
+    def manual_b(s):
+        manual = Manual(order_id=qshop.shop.order_b, title="ビー商事の手順書")
+        s.add(manual)
+        s.flush()
+        s.add(ManualVersion(manual_id=manual.id, version_no=1, body="手順"))
+        return manual.id
+
+    with app.app_context(), db.new_session() as s:
+        add_sample_records(s, world.memberships["outsider"], label="β")
+        with tenant_scope(s, world.beta.id):
+            order = Order(buyer_id=1, title="β受注", confirmed_on=date(2026, 6, 1))
+            s.add(order)
+            s.flush()
+            assert order.id == qshop.shop.order_b
+            s.add(
+                Assignment(
+                    order_id=order.id, facility_id=1, month=date(2026, 7, 1), quantity=1, hours=1
+                )
+            )
+            s.commit()
+        with tenant_scope(s, world.alpha.id):
+            manual_id = manual_b(s)
+            s.commit()
+    assert "B-001" not in facility_x.get(f"{FACILITY}/lots").text
+    assert facility_x.get(f"{FACILITY}/lots/{qshop.lot_b}").status_code == 404
+    assert "ビー商事の手順書" not in facility_x.get(f"{FACILITY}/manuals").text
+    assert facility_x.get(f"{FACILITY}/manuals/{manual_id}").status_code == 404
