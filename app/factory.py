@@ -48,6 +48,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.matching.views import bp as matching_bp
     from app.notifications.views import bp as notifications_bp
     from app.orders.views import bp as orders_bp
+    from app.portal.quality_views import bp as portal_quality_bp
+    from app.portal.quality_views import facility_bp as facility_quality_bp
     from app.portal.views import bp as portal_bp
     from app.portal.views import facility_bp as facility_portal_bp
     from app.quality.views import bp as quality_bp
@@ -84,6 +86,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         notifications_bp,
         portal_bp,
         facility_portal_bp,
+        portal_quality_bp,
+        facility_quality_bp,
         support_bp,
         support_access_bp,
         reports_bp,
@@ -189,6 +193,9 @@ BUYER_NAV = (
     ("portal.deals", _l("Deals and quotes"), False),
     ("portal.orders_index", _l("Orders"), False),
     ("portal.agreements", _l("Agreements"), False),
+    ("portal_quality.index", _l("Quality and traceability"), False),
+    ("portal_quality.nonconformances", _l("Nonconformances"), False),
+    ("portal_quality.support_requests", _l("Technical support"), False),
     ("portal.request_work", _l("Request new work"), False),
 )
 PORTAL_NAVS = {"buyer": BUYER_NAV, "facility": ()}

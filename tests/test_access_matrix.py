@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from flask import Flask
@@ -25,6 +25,7 @@ from werkzeug.routing import Rule
 from app.buyers.models import Buyer
 from app.db import utcnow
 from app.extensions import db
+from app.orders.models import Delivery
 from tenants.context import TENANT_URL_PREFIX
 from tenants.isolation import tenant_scope
 from tenants.models import Invitation, Role
@@ -114,6 +115,9 @@ def targets(app, world):
     invitation 3 exists only in beta."""
     with app.app_context(), db.new_session() as s:
         add_sample_records(s, world.memberships["admin"])
+        with tenant_scope(s, world.alpha.id):
+            # The buyer portal shares a lot's quality record once it is delivered.
+            s.get(Delivery, (world.alpha.id, 1)).delivered_on = date(2026, 7, 1)
         for tenant, count in ((world.alpha, 1), (world.beta, 3)):
             with tenant_scope(s, tenant.id):
                 inviter = world.memberships["admin" if tenant is world.alpha else "outsider"]

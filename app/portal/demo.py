@@ -19,6 +19,7 @@ from app.demo_records import DEMO_TODAY, at
 from app.facilities.models import Facility
 from app.notifications.models import Notification
 from app.orders.models import Order, OrderStatus
+from app.portal.quality_demo import add_portal_quality
 from app.timeline.models import EntryKind, TimelineEntry
 from tenants.models import Membership, Role
 from tenants.support import SupportAgent, save_agent
@@ -60,6 +61,8 @@ def load_portal_demo(session: Session, users: dict[str, User], coordinator: User
     if created:
         _buyer_messages(session, buyer, buyer_user, coordinator)
         _facility_notices(session, facility)
+        if add_portal_quality(session, buyer, facility, buyer_user):
+            created.append("demo: portal quality records")
     return created
 
 

@@ -27,7 +27,7 @@ from app.notifications import service as notifications
 from app.orders import service as orders
 from app.orders.forms import DELIVERY_STATUS_LABELS, STATUS_LABELS
 from app.orders.models import Order
-from app.portal import service
+from app.portal import facility_quality, service
 from app.portal.forms import ForecastForm, MessageForm, QuoteAnswerForm, WorkRequestForm
 from app.portal.models import QuoteAnswer
 from app.web.htmx import is_htmx, redirect_303, render
@@ -384,6 +384,7 @@ def facility_home() -> Any:
         month=this_month,
         total=totals[0],
         unread=notifications.unread_count(session, facility_id=facility.id),
+        manuals_to_confirm=facility_quality.manuals_to_confirm(session, facility.id),
     )
 
 

@@ -12,9 +12,10 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from tests.support.floor import floor
+from tests.support.quality_shop import qshop
 from tests.support.shop import shop
 
-__all__ = ["floor", "shop"]
+__all__ = ["floor", "qshop", "shop"]
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
