@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, g, url_for
+from flask import Blueprint, abort, current_app, flash, g, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired
 from app.auth.forms import REQUIRED
 from app.db import utcnow
 from app.extensions import db
-from app.jp import format_jst
+from app.jp import format_jst, today_jst
 from app.notifications import service as notifications
 from app.web.fields import max_length
 from app.web.htmx import redirect_303, render
@@ -51,6 +51,35 @@ def index() -> Any:
         "support/index.html",
         workspaces=support.workspaces_in_scope(session, current_user.id),
         regions=support.regions_of(session, current_user.id),
+    )
+
+
+@public.get("/support/rollup")
+@login_required
+def rollup() -> Any:
+    """The KPIs summed over the workspaces of the agent's regions (aggregates only)."""
+    from app.reports import kpi, presentation, region
+    from app.reports.views import fiscal_year_arg
+
+    session = db.session
+    if support.agent_for(session, current_user.id) is None:
+        abort(403)
+    today = today_jst()
+    fy = fiscal_year_arg(request.args.get("fy"), today)
+    this_year = kpi.current_fiscal_year(today)
+    return render(
+        "support/rollup.html",
+        fy=fy,
+        regions=support.regions_of(session, current_user.id),
+        rollup=region.support_rollup(session, current_user.id, fy, today),
+        short=presentation.short_year,
+        value_text=presentation.value_text,
+        difference_text=presentation.difference_text,
+        percent=presentation.percent,
+        labels=presentation.LABELS,
+        definitions=presentation.DEFINITIONS,
+        keys=kpi.KPI_KEYS,
+        years=list(range(this_year, this_year - 6, -1)),
     )
 
 

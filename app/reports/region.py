@@ -2,9 +2,9 @@
 
 Who may see which workspaces is one rule, kept in two places that tests hold together: the
 SQL function ``region_visible_tenants()`` (migration 0007) and ``visible_tenants`` below.
-Today a prefecture workspace's staff see the municipal workspaces of the same prefecture that
-chose to share (``shares_with_prefecture``); support staff across regions will be a second
-branch of the same rule.
+A prefecture workspace's staff see the municipal workspaces of the same prefecture that chose
+to share (``shares_with_prefecture``); a platform support agent, outside any workspace, sees
+the workspaces located in the agent's prefectures (migration 0010).
 
 On PostgreSQL the figures come from ``region_kpi_components``, a SECURITY DEFINER function
 that checks that rule itself and returns sums and counts per workspace — never a row — while
@@ -87,6 +87,20 @@ def visible_tenants(session: Session, viewer: Tenant, user_id: int) -> list[Tena
             .order_by(Tenant.name, Tenant.id)
         )
     )
+
+
+def support_visible_tenants(session: Session, user_id: int) -> list[Tenant]:
+    """The workspaces a support agent may see in a roll-up: those in the agent's regions
+    (none for a person who is not an active agent)."""
+    from tenants import support
+
+    if support.agent_for(session, user_id) is None:
+        return []
+    return support.workspaces_in_scope(session, user_id)
+
+
+def support_rollup(session: Session, user_id: int, fiscal_year: int, today: date) -> Rollup:
+    return rollup(session, support_visible_tenants(session, user_id), fiscal_year, today)
 
 
 COMPONENTS = text(

@@ -59,7 +59,8 @@ def _session() -> Session:
     return db.session
 
 
-def _fiscal_year(value: str | None, today: Any) -> int:
+def fiscal_year_arg(value: str | None, today: Any) -> int:
+    """The fiscal year asked for in a query string; this year when missing or implausible."""
     year = kpi.current_fiscal_year(today)
     try:
         chosen = int(value or "")
@@ -97,7 +98,7 @@ def _page_context(report: service.Report, years: list[int]) -> dict[str, Any]:
 def index() -> Any:
     today = today_jst()
     session = _session()
-    fy = _fiscal_year(request.args.get("fy"), today)
+    fy = fiscal_year_arg(request.args.get("fy"), today)
     report = service.build_report(session, fy, today)
     years = service.years_with_records(session, today)
     if fy not in years:
@@ -114,7 +115,7 @@ def table_file(table: str, fmt: str) -> Any:
     if table not in TABLE_KEYS or fmt not in ("csv", "csv-sjis", "xlsx"):
         abort(404)
     today = today_jst()
-    fy = _fiscal_year(request.args.get("fy"), today)
+    fy = fiscal_year_arg(request.args.get("fy"), today)
     report = service.build_report(_session(), fy, today)
     chosen = next(t for t in presentation.all_tables(report) if t.key == table)
     if fmt == "xlsx":
@@ -208,7 +209,7 @@ def start_export() -> Any:
     form = ExportForm()
     if not form.validate_on_submit():
         abort(400)
-    fy = _fiscal_year(form.fy.data, today_jst())
+    fy = fiscal_year_arg(form.fy.data, today_jst())
     fmt = form.fmt.data
     store = _jobs()
     _purge_old_exports(store, g.tenant.id)
@@ -280,7 +281,7 @@ def export_file(job_id: str) -> Any:
 @staff_view()
 def region_view() -> Any:
     today = today_jst()
-    fy = _fiscal_year(request.args.get("fy"), today)
+    fy = fiscal_year_arg(request.args.get("fy"), today)
     tenant = g.tenant
     if tenant.kind != TenantKind.PREFECTURE:
         return render("reports/region.html", applicable=False, fy=fy)

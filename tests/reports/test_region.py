@@ -9,6 +9,7 @@ report (the Python arithmetic) on the seed's years and on awkward records.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -367,3 +368,56 @@ def test_a_reusable_roll_up_over_unseen_workspaces_is_refused(app, world, prefec
             region.rollup(s, [beta], R4, AFTER_R4)
         # The session stays usable after the refusal.
         assert s.scalar(select(Tenant.slug).where(Tenant.id == world.alpha.id)) == "alpha"
+
+
+# --- support staff: the workspaces of their regions ---------------------------------------
+
+
+@pytest.fixture
+def agent(app, prefecture):
+    """A support agent of Shizuoka (22): alpha, beta, gamma and the prefecture are there;
+    delta (Tokyo) is not."""
+    from tenants import support
+
+    with app.app_context(), db.new_session() as s:
+        user = create_user(s, "agent@example.jp", "サポート 担当", "correct horse battery")
+        support.save_agent(s, user, ["22"])
+        s.commit()
+        return user
+
+
+def test_support_agent_sees_the_rollup_of_their_regions(client, world, prefecture, agent):
+    client.login_as(agent)
+    page = client.get("/support/rollup?fy=2022")
+    assert page.status_code == 200
+    names = set(re.findall(r'<th scope="row">([^<]+の窓口|[^<]*共同受注窓口)</th>', page.text))
+    assert {"gammaの窓口", "shizuokaの窓口", world.alpha.name, world.beta.name} <= names
+    assert "deltaの窓口" not in page.text
+    assert 'id="region-total"' in page.text
+    assert 'href="/support/rollup"' in client.get("/support").text
+
+
+def test_only_support_agents_get_the_support_rollup(client, world, prefecture):
+    assert client.get("/support/rollup").status_code == 302  # sign in first
+    client.login_as(world.admin)
+    assert client.get("/support/rollup").status_code == 403
+
+
+@pytest.mark.postgres_only
+def test_the_function_lets_an_agent_sum_only_their_regions(app, app_role, world, prefecture, agent):
+    from sqlalchemy.exc import DBAPIError
+
+    from tenants import support
+
+    rows = _call(app_role, None, agent.id, [prefecture.gamma.id, world.beta.id])
+    assert [row["tenant_id"] for row in rows] == sorted([prefecture.gamma.id, world.beta.id])
+    for tenant, ids in ((None, [prefecture.delta.id]), (world.alpha.id, [prefecture.gamma.id])):
+        # Tokyo is not the agent's region; inside a workspace the agent has no roll-up.
+        with pytest.raises(DBAPIError) as caught:
+            _call(app_role, tenant, agent.id, ids)
+        assert getattr(caught.value.orig, "sqlstate", None) == "42501"
+    with app.app_context(), db.new_session() as s:
+        support.disable_agent(s, s.get(type(agent), agent.id))
+        s.commit()
+    with pytest.raises(DBAPIError):
+        _call(app_role, None, agent.id, [prefecture.gamma.id])
