@@ -45,6 +45,19 @@ class Settings:
     smtp_password: str = ""
     smtp_starttls: bool = True
     ratelimit_storage_uri: str = "memory://"
+    # Shared state of several workers or machines (rate-limit counters, job progress).
+    redis_url: str = ""
+    # Logs: "json" (one object per line, production), "text" (a developer's terminal), "off".
+    log_format: str = "text"
+    log_level: str = "INFO"
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0: none).
+    proxy_hops: int = 0
+    # Connection pool per worker process (PostgreSQL); seconds to wait for a connection.
+    db_pool_size: int = 5
+    db_max_overflow: int = 5
+    db_pool_timeout: float = 10.0
+    # The database is a Citus coordinator (tenant tables distributed by tenant_id).
+    citus: bool = False
     login_limit_per_address: str = "20 per 10 minutes"
     login_limit_per_account: str = "5 per 10 minutes"
     invitation_max_age_days: int = 7
@@ -87,6 +100,14 @@ class Settings:
             smtp_password=env.get("SMTP_PASSWORD", ""),
             smtp_starttls=env.get("SMTP_STARTTLS", "1") != "0",
             ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI", redis_url or "memory://"),
+            redis_url=redis_url,
+            log_format=env.get("LOG_FORMAT", "json" if mode == "production" else "text"),
+            log_level=env.get("LOG_LEVEL", "INFO"),
+            proxy_hops=int(env.get("PROXY_HOPS", "0")),
+            db_pool_size=int(env.get("DB_POOL_SIZE", "5")),
+            db_max_overflow=int(env.get("DB_MAX_OVERFLOW", "5")),
+            db_pool_timeout=float(env.get("DB_POOL_TIMEOUT", "10")),
+            citus=env.get("CITUS", "0") == "1",
         )
 
     def flask_config(self) -> dict[str, Any]:
@@ -106,6 +127,9 @@ class Settings:
             "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "app" / "translations"),
             "RATELIMIT_STORAGE_URI": self.ratelimit_storage_uri,
             "RATELIMIT_HEADERS_ENABLED": False,
+            # If the shared store (Redis) is down, count in this process rather than fail.
+            "RATELIMIT_SWALLOW_ERRORS": True,
+            "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
             "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
             **self.extra,
         }

@@ -55,8 +55,19 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
 
 
+# Seconds to wait for a PostgreSQL connection: a database that is down fails the request
+# quickly (503) instead of holding a worker.
+CONNECT_TIMEOUT = 5
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    """The engine for ``url``. SQL parameters never appear in error messages or logs (they
+    hold names and e-mail addresses); PostgreSQL connections are checked before each use, so
+    the app recovers by itself after a database restart."""
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
+        for pool_option in ("pool_size", "max_overflow", "pool_timeout", "citus"):
+            kwargs.pop(pool_option, None)
         engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -68,7 +79,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    connect_args = {"connect_timeout": CONNECT_TIMEOUT, **kwargs.pop("connect_args", {})}
+    citus = kwargs.pop("citus", False)
+    engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    if citus:
+        from tenants.isolation import SET_LOCAL_OPTION
+
+        return engine.execution_options(**{SET_LOCAL_OPTION: True})
+    return engine
 
 
 def _app_context_id() -> int:
@@ -88,8 +106,8 @@ class Database:
 
     key = "renkei_db"
 
-    def init_app(self, app: Flask, url: str) -> None:
-        engine = make_engine(url)
+    def init_app(self, app: Flask, url: str, **engine_options: Any) -> None:
+        engine = make_engine(url, **engine_options)
         factory = sessionmaker(bind=engine, expire_on_commit=False)
         scoped = scoped_session(factory, scopefunc=_app_context_id)
         app.extensions[self.key] = _BoundDatabase(engine, factory, scoped)

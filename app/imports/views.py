@@ -28,7 +28,7 @@ from app.imports import engine, service
 from app.imports.engine import Outcome, Problem, RowError, Spec
 from app.imports.forms import ConfirmForm, EncodingForm, UploadForm
 from app.imports.specs import SPECS
-from app.jobs import JobStore, Progress
+from app.jobs import JobStore, Progress, store_for
 from app.jobs import run as run_job
 from app.jp import JST
 from app.web.errors import error_page
@@ -308,7 +308,7 @@ def confirm(kind: str, token: str) -> Any:
 
 
 def _jobs() -> JobStore:
-    return JobStore(Path(current_app.instance_path) / "jobs")
+    return store_for(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 @bp.get("/<kind>/jobs/<job_id>")

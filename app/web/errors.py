@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
@@ -40,7 +42,54 @@ def error_page(code: int, message: str | None = None) -> Any:
     ), code
 
 
+# Seconds a client is told to wait before trying again when a backing service is down.
+RETRY_AFTER_SECONDS = 5
+
+
+def _unavailable_errors() -> tuple[type[Exception], ...]:
+    """What "a backing service is down or restarting" looks like: the database (connection
+    refused or lost, no free connection in the pool) and, when configured, Redis."""
+    errors: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeout)
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeout
+    except ImportError:  # redis is optional (the embedded default has no Redis)
+        return errors
+    return (*errors, RedisConnectionError, RedisTimeout)
+
+
+def _rollback_quietly() -> None:
+    """Roll back the request's session; with the database gone even that may fail."""
+    try:
+        db.session.rollback()
+    except Exception:
+        log.debug("rollback failed", exc_info=True)
+
+
+def service_unavailable(exc: Exception) -> Any:
+    """503 with a page that needs neither the database nor the signed-in person (both may be
+    unreachable): nothing was saved, try again in a moment."""
+    _rollback_quietly()
+    log.warning(
+        "service unavailable: %s",
+        type(exc).__name__,
+        extra={"fields": {"route": request.url_rule.rule if request.url_rule else None}},
+    )
+    body = render_template(
+        "web/unavailable.html",
+        title=_("Temporarily unavailable"),
+        message=_(
+            "The service is restarting or under maintenance. Nothing was saved. "
+            "Try again in a moment."
+        ),
+    )
+    return body, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
 def register_error_handlers(app: Flask) -> None:
+    for error in _unavailable_errors():
+        app.register_error_handler(error, service_unavailable)
+
     @app.errorhandler(CSRFError)
     def csrf_error(_exc: CSRFError) -> Any:
         db.session.rollback()
@@ -70,6 +119,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Any:
-        db.session.rollback()
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        _rollback_quietly()
+        # The route pattern, not the path: paths can carry tokens and search terms.
+        route = request.url_rule.rule if request.url_rule else None
+        log.exception("unhandled error on %s %s", request.method, route)
         return error_page(500)
