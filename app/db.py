@@ -6,6 +6,7 @@ teardown. Tenant isolation is wired onto every session by ``tenants.isolation``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from flask.globals import app_ctx
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -94,6 +97,21 @@ def _app_context_id() -> int:
     return id(cast(Any, app_ctx)._get_current_object())
 
 
+def end_session(scoped: scoped_session[Session]) -> None:
+    """Close the request's session. If its connection died mid-request (the database
+    restarted), closing cannot roll back: discard the connection instead of failing the
+    response that is already on its way (the pool opens a new one next time)."""
+    try:
+        scoped.remove()
+    except Exception as exc:
+        log.warning("session closed on a broken connection: %s", type(exc).__name__)
+        try:
+            scoped.registry().invalidate()
+        except Exception:
+            log.debug("invalidate failed", exc_info=True)
+        scoped.registry.clear()
+
+
 @dataclass
 class _BoundDatabase:
     engine: Engine
@@ -111,7 +129,7 @@ class Database:
         factory = sessionmaker(bind=engine, expire_on_commit=False)
         scoped = scoped_session(factory, scopefunc=_app_context_id)
         app.extensions[self.key] = _BoundDatabase(engine, factory, scoped)
-        app.teardown_appcontext(lambda _exc: scoped.remove())
+        app.teardown_appcontext(lambda _exc: end_session(scoped))
 
     def _bound(self) -> _BoundDatabase:
         bound: _BoundDatabase = current_app.extensions[self.key]

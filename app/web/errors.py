@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, g, request
 from flask_babel import gettext as _
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
@@ -13,7 +13,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from app.extensions import db
+from app.extensions import db, login_manager
 from app.web.htmx import render
 
 log = logging.getLogger(__name__)
@@ -66,17 +66,30 @@ def _rollback_quietly() -> None:
         log.debug("rollback failed", exc_info=True)
 
 
+def _select_locale() -> str:
+    from app.factory import _select_locale as select
+
+    return select()
+
+
 def service_unavailable(exc: Exception) -> Any:
     """503 with a page that needs neither the database nor the signed-in person (both may be
     unreachable): nothing was saved, try again in a moment."""
     _rollback_quietly()
+    # Whatever runs after this (logging, flask-login's hooks) must not load the signed-in
+    # person from the database: treat the request as anonymous from here on.
+    g._login_user = login_manager.anonymous_user()
     log.warning(
         "service unavailable: %s",
         type(exc).__name__,
         extra={"fields": {"route": request.url_rule.rule if request.url_rule else None}},
     )
-    body = render_template(
-        "web/unavailable.html",
+    # Rendered without the context processors: some read the workspace's settings, which
+    # would need the database again.
+    template = current_app.jinja_env.get_template("web/unavailable.html")
+    body = template.render(
+        request=request,
+        current_lang=_select_locale,
         title=_("Temporarily unavailable"),
         message=_(
             "The service is restarting or under maintenance. Nothing was saved. "
