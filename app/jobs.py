@@ -10,8 +10,9 @@ is kept where every worker can read it, so the progress page works whichever wor
 With several gunicorn workers: the job stays in the worker that started it; a graceful
 restart (deploy, ``max_requests``) waits for running jobs (``drain``, called from gunicorn's
 ``worker_exit`` hook) up to the graceful timeout. A worker that is killed takes its job's
-uncommitted transaction with it — nothing is half-written — and the job, whose state stops
-moving, is reported as interrupted after ``STALE_AFTER_SECONDS``.
+uncommitted transaction with it — nothing is half-written — and the job is reported as
+interrupted: at once on the same machine (its process is gone), else when its state has not
+moved for ``STALE_AFTER_SECONDS``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import json
 import os
 import re
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -57,6 +59,21 @@ class Job:
     message: str = ""
     updated_at: float = 0.0
     request_id: str = ""  # of the request that started it: its log lines carry it too
+    owner: str = ""  # "<host>:<pid>" of the process running it
+
+    def owner_is_gone(self) -> bool:
+        """The process that runs the job is known to have died (same machine only: another
+        machine's job is judged by its staleness)."""
+        host, _, pid = self.owner.rpartition(":")
+        if host != socket.gethostname() or not pid.isdigit():
+            return False
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # alive, someone else's
+            return False
+        return False
 
     @property
     def finished(self) -> bool:
@@ -78,7 +95,15 @@ class JobStore:
 
     def create(self, tenant_id: int, user_id: int, kind: str, total: int) -> Job:
         request_id = str(g.get("request_id") or "") if has_app_context() else ""
-        job = Job(secrets.token_hex(16), tenant_id, user_id, kind, total, request_id=request_id)
+        job = Job(
+            secrets.token_hex(16),
+            tenant_id,
+            user_id,
+            kind,
+            total,
+            request_id=request_id,
+            owner=f"{socket.gethostname()}:{os.getpid()}",
+        )
         self.save(job)
         return job
 
@@ -111,7 +136,8 @@ class JobStore:
             return None
         if job is None or job.tenant_id != tenant_id or job.user_id != user_id:
             return None
-        if not job.finished and time.time() - job.updated_at > STALE_AFTER_SECONDS:
+        stale = time.time() - job.updated_at > STALE_AFTER_SECONDS
+        if not job.finished and (stale or job.owner_is_gone()):
             job.state, job.message = "failed", "interrupted"
         return job
 

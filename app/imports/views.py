@@ -279,7 +279,11 @@ def confirm(kind: str, token: str) -> Any:
         return _preview_page(kind, upload, data, encoding or None, outcome, problem), 422
     # The write runs as a job with visible progress; the file stays until it succeeds.
     jobs = _jobs()
-    job = jobs.create(g.tenant.id, current_user.id, kind, total=len(outcome.rows))
+    try:
+        job = jobs.create(g.tenant.id, current_user.id, kind, total=len(outcome.rows))
+    except Exception:
+        store.release(upload)  # the job store is down (503): the file can be confirmed later
+        raise
     tenant_id, label = g.tenant.id, str(KIND_LABELS[kind])
 
     def write(session: Session, progress: Progress) -> str:
