@@ -161,7 +161,8 @@ def crawl(app: Flask, client: Any, values: dict[str, object]) -> Crawl:
             endpoint = endpoint_of(app, urljoin(url, action or url))
             if endpoint is not None:
                 for name, field_spec in spec.fields.items():
-                    for option in field_spec.options or [None]:
+                    options: list[str | None] = [*field_spec.options] or [None]
+                    for option in options:
                         result.forms[endpoint].add(name, field_spec.kind, option)
         for target in parser.hx_posts:
             endpoint = endpoint_of(app, urljoin(url, target))
