@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Ensure the Debian packages the test suite needs are installed:
-#   chromium, fonts-noto-cjk (e2e tests) and a PostgreSQL server (only if no
-#   /usr/lib/postgresql/*/bin/initdb exists). Installs missing ones with apt-get when
+#   chromium, fonts-noto-cjk (e2e tests), redis-server (workers sharing state) and a
+#   PostgreSQL server (only if no /usr/lib/postgresql/*/bin/initdb exists). Installs missing ones with apt-get when
 #   running as root or with passwordless sudo; otherwise names them and exits 1.
 # Prints a single "system packages: ok" line when nothing is missing.
 set -euo pipefail
@@ -18,7 +18,7 @@ have_pg_server() {
     return 1
 }
 
-wanted=(chromium fonts-noto-cjk)
+wanted=(chromium fonts-noto-cjk redis-server)
 have_pg_server || wanted+=(postgresql)
 
 missing=()
