@@ -698,6 +698,11 @@ def peak_memory(pids: list[int]) -> dict[int, float]:
     return found
 
 
+def load_average() -> str:
+    """The machine's 1-minute load average: other work on a shared machine shows here."""
+    return Path("/proc/loadavg").read_text().split()[0]
+
+
 def serve_and_measure(
     label: str,
     database: Any,
@@ -727,7 +732,11 @@ def serve_and_measure(
                 "think": think,
                 "seed": args.seed,
             }
-            summaries.append(summarise(title, run_driver(config)))
+            before = load_average()
+            summary = summarise(title, run_driver(config))
+            summary["load_average"] = [before, load_average()]
+            print(f"   machine load average (1 min) before/after: {before} / {load_average()}")
+            summaries.append(summary)
         memory = peak_memory(workers)
         print(
             f"\npeak memory per gunicorn worker ({label}): "
