@@ -173,3 +173,19 @@ def test_on_citus_the_workspace_is_set_with_set_local(database, tmp_path, world,
     assert response.status_code == 200 and "さくら作業所" in response.text
     assert not any("set_config" in sql for sql in statements)
     assert f"SET LOCAL app.tenant_id = '{world.alpha.id}'" in "\n".join(statements)
+
+
+def test_every_index_of_a_workspace_table_starts_with_tenant_id():
+    """What keeps the number of workspaces from slowing a workspace down (and keeps every
+    index local to a shard on Citus): a workspace's queries read its own slice of an index.
+    The one kind of exception is a lookup across workspaces by a shared row — a person's
+    memberships in every workspace (``user_id`` → ``users``)."""
+    for table in Base.metadata.sorted_tables:
+        if "tenant_id" not in table.c:
+            continue
+        for index in table.indexes:
+            first = next(iter(index.columns))
+            shared_lookup = any(
+                fk.column.table.name in plan(Base.metadata).reference for fk in first.foreign_keys
+            )
+            assert first.name == "tenant_id" or shared_lookup, f"{table.name}: {index.name}"
