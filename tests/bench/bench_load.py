@@ -13,9 +13,10 @@ What it does:
    events — about 0.5 M rows, written with COPY.
 3. gunicorn with infra/gunicorn.conf.py (production settings, JSON logs to a file), and from a
    second process on loopback, 20 signed-in people clicking through the main list and detail
-   pages of "big": first as people do (a pause of 0.5–1.5 s between clicks), then with no
-   pause at all (the most the machine serves). Per page: p50, p95, p99, errors; throughput;
-   each gunicorn worker's peak memory (VmHWM).
+   pages of "big" (after 15 s of unmeasured warm-up): first as people do (a pause of
+   0.5–1.5 s between clicks), then with no pause at all (the most the machine serves).
+   Per page: p50, p95, p99, errors; throughput; the time spent inside the app per endpoint
+   (from its JSON request lines); each gunicorn worker's peak memory (VmHWM).
 4. Then 1,787 more workspaces, sized like Japan's municipalities — a log-normal spread of
    facilities (median 20, from 3 to 600) with the same ten years of records in proportion,
    about 5 M rows more — and the same runs again on "big" (does the number of tenants slow a
@@ -592,6 +593,7 @@ def drive(config: dict[str, Any]) -> dict[str, Any]:
         browser = Browser(config["url"])
         try:
             browser.sign_in(email, PASSWORD)
+            browser.keep_csrf = False  # only GETs from here: no need to read every page
             for kind in PAGES:
                 browser.get(page_url(kind, slug, size, rng))
         except Exception as exc:
@@ -765,6 +767,9 @@ def serve_and_measure(
     summaries = []
     with Gunicorn(env, folder / f"gunicorn-{label}.log") as server:
         workers = server.worker_pids()
+        # Warm up (not measured): every worker's first requests and the database's caches.
+        warm = {"url": server.url, "people": runs[0][1], "duration": 15.0, "think": 0.0}
+        run_driver({**warm, "seed": args.seed + 1})
         for title, people, think in runs:
             config = {
                 "url": server.url,

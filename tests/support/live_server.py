@@ -160,6 +160,7 @@ class Browser:
     base: str
     cookies: dict[str, str] = field(default_factory=dict)
     csrf: str = ""
+    keep_csrf: bool = True  # read the CSRF token from every page (off: only GETs follow)
     timeout: float = 60.0
     _connection: http.client.HTTPConnection | None = None
 
@@ -213,9 +214,10 @@ class Browser:
             else:
                 self.cookies.pop(name.strip(), None)
         page = Page(response.status, response.headers, data)
-        token = CSRF_HEADER.search(page.text) or CSRF_FIELD.search(page.text)
-        if token:
-            self.csrf = token.group(1)
+        if self.keep_csrf:
+            token = CSRF_HEADER.search(page.text) or CSRF_FIELD.search(page.text)
+            if token:
+                self.csrf = token.group(1)
         return page
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> Page:
