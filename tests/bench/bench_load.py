@@ -1,26 +1,29 @@
 """Load benchmark of the whole deployment. Prints figures; asserts nothing (not a test).
 
-    make load                                   # the full run (about 10 minutes)
-    python -m tests.bench.bench_load --small-workspaces 100 --duration 15   # a quick look
+    make load                                   # the full run (about 12 minutes)
+    python -m tests.bench.bench_load --small-workspaces 100 --duration 10 --rounds 1
 
 What it does:
 
-1. A throwaway PostgreSQL cluster (or TEST_DATABASE_URL), migrated, with the app's role held
-   by row-level security, as in production.
-2. The largest workspace ("big"): 2,000 facilities and ten fiscal years of records —
-   20,000 wage rows, 300 buyers, 150 agreements, 6,000 deals, 20,000 orders with 120,000
-   monthly amounts and 40,000 delivery lots, 38,000 timeline entries and 250,000 audit
-   events — about 0.5 M rows, written with COPY.
-3. gunicorn with infra/gunicorn.conf.py (production settings, JSON logs to a file), and from a
-   second process on loopback, 20 signed-in people clicking through the main list and detail
-   pages of "big" (after 15 s of unmeasured warm-up): first as people do (a pause of
-   0.5–1.5 s between clicks), then with no pause at all (the most the machine serves).
-   Per page: p50, p95, p99, errors; throughput; the time spent inside the app per endpoint
-   (from its JSON request lines); each gunicorn worker's peak memory (VmHWM).
-4. Then 1,787 more workspaces, sized like Japan's municipalities — a log-normal spread of
-   facilities (median 20, from 3 to 600) with the same ten years of records in proportion,
-   about 5 M rows more — and the same runs again on "big" (does the number of tenants slow a
-   tenant down?), plus a run where each person works in a small workspace.
+1. A throwaway PostgreSQL cluster (or TEST_DATABASE_URL) with two migrated databases, the
+   app's role held by row-level security, as in production.
+2. In both, the same largest workspace ("big"): 2,000 facilities and ten fiscal years of
+   records — 20,000 wage rows, 300 buyers, 150 agreements, 6,000 deals, 20,000 orders with
+   120,000 monthly amounts and 40,000 delivery lots, 38,000 timeline entries and 250,000
+   audit events — about 0.5 M rows, written with COPY. The second database also holds 1,787
+   more workspaces, sized like Japan's municipalities: a log-normal spread of facilities
+   (median 20, from 3 to 600) with the same ten years of records in proportion — about 6 M
+   rows in all.
+3. One gunicorn per database with infra/gunicorn.conf.py (production settings, JSON logs to
+   a file), and from a second process on loopback, 20 signed-in people clicking through the
+   main list and detail pages of "big": as people do (a pause of 0.5–1.5 s between clicks),
+   and with no pause at all (the most the machine serves). The two databases are measured
+   in alternation (``--rounds`` runs of ``--duration`` seconds each, after 15 s of
+   unmeasured warm-up), so that whatever else the machine does weighs on both alike: does
+   the number of workspaces slow a workspace down? Then the same people in small workspaces.
+4. Per page: p50, p95, p99, errors; throughput; the time spent inside the app per endpoint
+   (from its JSON request lines, so without queueing and network); each gunicorn worker's
+   peak memory (VmHWM); the machine's load average around each run.
 
 Sizing: ten years of every record type are generated in full for every workspace; only the
 small workspaces' sizes are drawn (``--small-workspaces`` and ``--scale`` shrink the run).
@@ -60,7 +63,12 @@ from app.deals.models import DealStage
 from app.facilities.models import FacilityKind, FacilityStatus
 from app.orders.models import DeliveryStatus, OrderStatus
 from app.timeline.models import EntryKind
-from tests.support.database import provide_database
+from tests.support.database import (
+    create_postgres_database,
+    drop_postgres_database,
+    provide_database,
+    unique_name,
+)
 from tests.support.live_server import Browser, Gunicorn
 
 PASSWORD = "bench-password-1"
@@ -641,6 +649,21 @@ def percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[rank - 1]
 
 
+def merged(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several runs of one condition as one (their samples together)."""
+    server: dict[str, list[float]] = defaultdict(list)
+    for result in results:
+        for endpoint, values in result["server"].items():
+            server[endpoint] += values
+    return {
+        "samples": [sample for result in results for sample in result["samples"]],
+        "seconds": sum(result["seconds"] for result in results),
+        "failures": [failure for result in results for failure in result["failures"]],
+        "server": server,
+        "load_average": [result["load_average"] for result in results],
+    }
+
+
 def summarise(title: str, result: dict[str, Any]) -> dict[str, Any]:
     by_page: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
@@ -652,7 +675,8 @@ def summarise(title: str, result: dict[str, Any]) -> dict[str, Any]:
     everything = sorted(ms for _k, ms, _s in result["samples"])
     print(
         f"\n== {title}: {total:,} requests in {result['seconds']:.0f} s = "
-        f"{total / result['seconds']:.1f} req/s, errors {sum(errors.values())}"
+        f"{total / result['seconds']:.1f} req/s, errors {sum(errors.values())}; "
+        f"machine load average (1 min) before/after each run: {result['load_average']}"
     )
     print(f"{'page':<20}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
     rows = {}
@@ -674,6 +698,19 @@ def summarise(title: str, result: dict[str, Any]) -> dict[str, Any]:
         f"{percentile(everything, 95):>9.1f}{percentile(everything, 99):>9.1f}"
         f"{sum(errors.values()):>8}"
     )
+    inside = {}
+    print(f"   {'in the app, per endpoint':<26}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}")
+    for endpoint, durations in sorted(result["server"].items()):
+        values = sorted(durations)
+        inside[endpoint] = {
+            "n": len(values),
+            "p50": percentile(values, 50),
+            "p95": percentile(values, 95),
+        }
+        print(
+            f"   {endpoint:<26}{len(values):>6}{inside[endpoint]['p50']:>9.1f}"
+            f"{inside[endpoint]['p95']:>9.1f}"
+        )
     for failure in result["failures"]:
         print(f"   failure: {failure}")
     return {
@@ -686,6 +723,8 @@ def summarise(title: str, result: dict[str, Any]) -> dict[str, Any]:
         "p95": percentile(everything, 95),
         "p99": percentile(everything, 99),
         "pages": rows,
+        "in_app": inside,
+        "load_average": result["load_average"],
     }
 
 
@@ -715,7 +754,7 @@ def peak_memory(pids: list[int]) -> dict[int, float]:
     return found
 
 
-def server_times(server: Gunicorn, start: float, end: float) -> dict[str, dict[str, float]]:
+def server_times(server: Gunicorn, start: float, end: float) -> dict[str, list[float]]:
     """Time spent inside the app per endpoint (from its JSON request lines): the latency the
     people saw minus waiting for a free worker and the network."""
     by_endpoint: dict[str, list[float]] = defaultdict(list)
@@ -725,20 +764,7 @@ def server_times(server: Gunicorn, start: float, end: float) -> dict[str, dict[s
         at = datetime.fromisoformat(str(line["ts"])).timestamp()
         if start <= at <= end:
             by_endpoint[str(line["endpoint"])].append(float(str(line["duration_ms"])))
-    found = {}
-    print(f"   {'in the app, per endpoint':<26}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}")
-    for endpoint, values in sorted(by_endpoint.items()):
-        values.sort()
-        found[endpoint] = {
-            "n": len(values),
-            "p50": percentile(values, 50),
-            "p95": percentile(values, 95),
-        }
-        print(
-            f"   {endpoint:<26}{len(values):>6}{found[endpoint]['p50']:>9.1f}"
-            f"{found[endpoint]['p95']:>9.1f}"
-        )
-    return found
+    return by_endpoint
 
 
 def load_average() -> str:
@@ -746,13 +772,9 @@ def load_average() -> str:
     return Path("/proc/loadavg").read_text().split()[0]
 
 
-def serve_and_measure(
-    label: str,
-    database: Any,
-    folder: Path,
-    runs: list[tuple[str, list[Any], float]],
-    args: argparse.Namespace,
-) -> list[dict[str, Any]]:
+def start_server(
+    stack: ExitStack, label: str, database: Any, folder: Path, args: argparse.Namespace
+) -> Gunicorn:
     env = {
         "DATABASE_URL": database.app_url,
         "RENKEI_ENV": "production",
@@ -764,34 +786,18 @@ def serve_and_measure(
         env["WEB_CONCURRENCY"] = str(args.workers)
     if args.threads:
         env["GUNICORN_THREADS"] = str(args.threads)
-    summaries = []
-    with Gunicorn(env, folder / f"gunicorn-{label}.log") as server:
-        workers = server.worker_pids()
-        # Warm up (not measured): every worker's first requests and the database's caches.
-        warm = {"url": server.url, "people": runs[0][1], "duration": 15.0, "think": 0.0}
-        run_driver({**warm, "seed": args.seed + 1})
-        for title, people, think in runs:
-            config = {
-                "url": server.url,
-                "people": people,
-                "duration": args.duration,
-                "think": think,
-                "seed": args.seed,
-            }
-            before = load_average()
-            result = run_driver(config)
-            summary = summarise(title, result)
-            summary["server"] = server_times(server, *result["wall"])
-            summary["load_average"] = [before, load_average()]
-            print(f"   machine load average (1 min) before/after: {before} / {load_average()}")
-            summaries.append(summary)
-        memory = peak_memory(workers)
-        print(
-            f"\npeak memory per gunicorn worker ({label}): "
-            + ", ".join(f"{pid}: {mb:.0f} MB" for pid, mb in sorted(memory.items()))
-        )
-        summaries.append({"title": f"memory {label}", "workers_mb": memory})
-    return summaries
+    return stack.enter_context(Gunicorn(env, folder / f"gunicorn-{label}.log"))
+
+
+def measure(
+    server: Gunicorn, people: list[Any], think: float, seconds: float, seed: int
+) -> dict[str, Any]:
+    before = load_average()
+    config = {"url": server.url, "people": people, "duration": seconds, "think": think}
+    result = run_driver({**config, "seed": seed})
+    result["server"] = server_times(server, *result["wall"])
+    result["load_average"] = f"{before}/{load_average()}"
+    return result
 
 
 def main() -> None:
@@ -800,7 +806,8 @@ def main() -> None:
     parser.add_argument("--small-workspaces", type=int, default=1_787)
     parser.add_argument("--scale", type=float, default=1.0, help="size of small workspaces")
     parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--duration", type=float, default=45.0, help="seconds per run")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds per run")
+    parser.add_argument("--rounds", type=int, default=2, help="runs per condition, alternated")
     parser.add_argument("--think", type=float, default=1.0, help="mean pause between clicks")
     parser.add_argument("--workers", type=int, default=0, help="WEB_CONCURRENCY (default: conf)")
     parser.add_argument("--threads", type=int, default=0, help="GUNICORN_THREADS")
@@ -817,69 +824,80 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, stop)
 
-    results: list[dict[str, Any]] = []
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="renkei-load-")))
-        database = stack.enter_context(provide_database("postgresql", folder))
-        data = Dataset(
-            database.owner_url, database.admin_url, password_hash(), random.Random(args.seed)
+        one = stack.enter_context(provide_database("postgresql", folder))
+        assert one.admin_url is not None
+        name = unique_name("renkei_load")
+        many = create_postgres_database(one.admin_url, name)
+        stack.callback(drop_postgres_database, one.admin_url, name)
+
+        # The same largest workspace (same seed) in both databases; the second one also
+        # holds every other municipality.
+        started = time.perf_counter()
+        alone = Dataset(one.owner_url, one.admin_url, password_hash(), random.Random(args.seed))
+        alone.add_big(args.users)
+        print(
+            f"database 1: the largest workspace alone ({BIG.facilities:,} facilities, ten "
+            f"years): {alone.rows():,} rows, written in {time.perf_counter() - started:.0f} s"
+        )
+        started = time.perf_counter()
+        crowd = Dataset(many.owner_url, many.admin_url, password_hash(), random.Random(args.seed))
+        crowd.add_big(args.users)
+        crowd.add_small(args.small_workspaces, args.scale)
+        count = len(crowd.workspaces)
+        print(
+            f"database 2: the same and {count - 1:,} more workspaces: {crowd.rows():,} rows, "
+            f"written in {time.perf_counter() - started:.0f} s"
         )
 
-        started = time.perf_counter()
-        data.add_big(args.users)
-        print(
-            f"dataset 1: one workspace ({BIG.facilities:,} facilities, ten years), "
-            f"{data.rows():,} rows, written in {time.perf_counter() - started:.0f} s"
-        )
+        servers = {
+            "1": start_server(stack, "1-workspace", one, folder, args),
+            "all": start_server(stack, f"{count}-workspaces", many, folder, args),
+        }
+        workers = {key: server.worker_pids() for key, server in servers.items()}
         big = asdict(BIG)
-        everyone_big = [[f"load{n:02d}@bench.example", "big", big] for n in range(args.users)]
-        results += serve_and_measure(
-            "1-workspace",
-            database,
-            folder,
-            [
-                (f"1 workspace, {args.users} people clicking", everyone_big, args.think),
-                (f"1 workspace, {args.users} people, no pause", everyone_big, 0.0),
-            ],
-            args,
-        )
-
-        started = time.perf_counter()
-        data.add_small(args.small_workspaces, args.scale)
-        print(
-            f"\ndataset 2: {len(data.workspaces):,} workspaces, {data.rows():,} rows "
-            f"({time.perf_counter() - started:.0f} s to add)"
-        )
+        in_big = [[f"load{n:02d}@bench.example", "big", big] for n in range(args.users)]
         homes = [
-            [
-                f"load{n:02d}@bench.example",
-                data.homes[user],
-                asdict(data.workspaces[data.homes[user]]),
-            ]
-            for n, user in enumerate(data.load_users)
-            if user in data.homes
+            [f"load{n:02d}@bench.example", crowd.homes[user], asdict(crowd.workspaces[slug])]
+            for n, user in enumerate(crowd.load_users)
+            if (slug := crowd.homes.get(user))
         ]
-        count = len(data.workspaces)
-        results += serve_and_measure(
-            f"{count}-workspaces",
-            database,
-            folder,
-            [
-                (
-                    f"{count:,} workspaces, {args.users} people in the largest",
-                    everyone_big,
-                    args.think,
-                ),
-                (f"{count:,} workspaces, largest, no pause", everyone_big, 0.0),
-                (f"{count:,} workspaces, {len(homes)} people in small ones", homes, args.think),
-            ],
-            args,
+        for server in servers.values():  # warm-up, not measured
+            measure(server, in_big, 0.0, 15.0, args.seed + 1)
+
+        # Alternate the two databases, so that what else the machine is doing weighs on both.
+        runs: dict[tuple[str, float], list[dict[str, Any]]] = defaultdict(list)
+        for round_ in range(args.rounds):
+            for think in (args.think, 0.0):
+                order = ("1", "all") if round_ % 2 == 0 else ("all", "1")
+                for key in order:
+                    runs[(key, think)].append(
+                        measure(servers[key], in_big, think, args.duration, args.seed + round_)
+                    )
+        small = [measure(servers["all"], homes, args.think, args.duration * args.rounds, 3)]
+
+        titles = {"1": "1 workspace", "all": f"{count:,} workspaces"}
+        results = []
+        for (key, think), found in runs.items():
+            how = f"{args.users} people clicking" if think else f"{args.users} people, no pause"
+            results.append(summarise(f"{titles[key]}, the largest, {how}", merged(found)))
+        results.append(
+            summarise(f"{titles['all']}, {len(homes)} people in small ones", merged(small))
         )
+        for key, pids in workers.items():
+            memory = peak_memory(pids)
+            results.append({"title": f"memory {titles[key]}", "workers_mb": memory})
+            print(
+                f"\npeak memory per gunicorn worker ({titles[key]}): "
+                + ", ".join(f"{pid}: {mb:.0f} MB" for pid, mb in sorted(memory.items()))
+            )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str))
     print(
         f"\ncores: {os.cpu_count()}; gunicorn: infra/gunicorn.conf.py "
-        f"(workers {args.workers or 'default'}, threads {args.threads or 'default'})"
+        f"(workers {args.workers or 'default'}, threads {args.threads or 'default'}); "
+        f"{args.rounds} alternated runs of {args.duration:.0f} s per condition"
     )
 
 
