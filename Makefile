@@ -5,8 +5,8 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: run test bench lint typecheck test-sqlite test-postgresql e2e translations extract-messages \
-        install install-dev system-packages clean
+.PHONY: run test bench load lint typecheck test-sqlite test-postgresql e2e translations \
+        extract-messages install install-dev system-packages clean
 
 run: install translations
 	$(FLASK) db-upgrade
@@ -38,6 +38,12 @@ bench: install-dev translations
 	$(BIN)/python -m tests.bench.bench_lists --db=$(BENCH_DB)
 	$(BIN)/python -m tests.bench.bench_matching
 	$(BIN)/python -m tests.bench.bench_reports --db=$(BENCH_DB)
+
+# The whole deployment under load: gunicorn (infra/gunicorn.conf.py) on a throwaway PostgreSQL,
+# 20 people clicking from a second process, one workspace vs 1,788 (about 10 minutes; the
+# figures are in the README). LOAD_ARGS="--small-workspaces 100 --duration 15" for a quick look.
+load: install-dev translations
+	$(BIN)/python -m tests.bench.bench_load $(LOAD_ARGS)
 
 e2e: install-dev translations system-packages
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)

@@ -1,4 +1,4 @@
-"""Command line: `flask --app wsgi db-upgrade | demo | grant-app-role | support-user`."""
+"""Command line: `flask --app wsgi` db-upgrade, demo, grant-app-role, support-user, citus-sql."""
 
 from __future__ import annotations
 
@@ -36,6 +36,15 @@ def register_cli(app: Flask) -> None:
                 connection.execute(text(statement))
         engine.dispose()
         click.echo(f"granted row access to {role}")
+
+    @app.cli.command("citus-sql")
+    def citus_sql() -> None:
+        """Print the SQL that distributes the schema on Citus by tenant_id (infra/RUNBOOK.md)."""
+        import app.models  # noqa: F401  (every table on the metadata)
+        from app.db import Base
+        from tenants.citus import distribution_sql
+
+        click.echo(distribution_sql(Base.metadata), nl=False)
 
     @app.cli.command("demo")
     def demo() -> None:

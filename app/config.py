@@ -47,6 +47,19 @@ class Settings:
     smtp_password: str = ""
     smtp_starttls: bool = True
     ratelimit_storage_uri: str = "memory://"
+    # Shared state of several workers or machines (rate-limit counters, job progress).
+    redis_url: str = ""
+    # Logs: "json" (one object per line, production), "text" (a developer's terminal), "off".
+    log_format: str = "text"
+    log_level: str = "INFO"
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0: none).
+    proxy_hops: int = 0
+    # Connection pool per worker process (PostgreSQL); seconds to wait for a connection.
+    db_pool_size: int = 5
+    db_max_overflow: int = 5
+    db_pool_timeout: float = 10.0
+    # The database is a Citus coordinator (tenant tables distributed by tenant_id).
+    citus: bool = False
     login_limit_per_address: str = "20 per 10 minutes"
     login_limit_per_account: str = "5 per 10 minutes"
     invitation_max_age_days: int = 7
@@ -143,6 +156,14 @@ class Settings:
             s3_secret_access_key=env.get("S3_SECRET_ACCESS_KEY", ""),
             s3_presign_seconds=int(env.get("S3_PRESIGN_SECONDS", "300")),
             upload_max_bytes=int(env.get("UPLOAD_MAX_BYTES", str(cls.upload_max_bytes))),
+            redis_url=redis_url,
+            log_format=env.get("LOG_FORMAT", "json" if mode == "production" else "text"),
+            log_level=env.get("LOG_LEVEL", "INFO"),
+            proxy_hops=int(env.get("PROXY_HOPS", "0")),
+            db_pool_size=int(env.get("DB_POOL_SIZE", "5")),
+            db_max_overflow=int(env.get("DB_MAX_OVERFLOW", "5")),
+            db_pool_timeout=float(env.get("DB_POOL_TIMEOUT", "10")),
+            citus=env.get("CITUS", "0") == "1",
         )
 
     def flask_config(self) -> dict[str, Any]:
@@ -162,6 +183,9 @@ class Settings:
             "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "app" / "translations"),
             "RATELIMIT_STORAGE_URI": self.ratelimit_storage_uri,
             "RATELIMIT_HEADERS_ENABLED": False,
+            # If the shared store (Redis) is down, count in this process rather than fail.
+            "RATELIMIT_SWALLOW_ERRORS": True,
+            "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
             # A request may carry one upload of the largest size plus its form fields; anything
             # bigger is refused with the 413 page before it is read.
             "MAX_CONTENT_LENGTH": self.upload_max_bytes + REQUEST_OVERHEAD_BYTES,

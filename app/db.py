@@ -6,6 +6,7 @@ teardown. Tenant isolation is wired onto every session by ``tenants.isolation``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from flask.globals import app_ctx
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -55,8 +58,19 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
 
 
+# Seconds to wait for a PostgreSQL connection: a database that is down fails the request
+# quickly (503) instead of holding a worker.
+CONNECT_TIMEOUT = 5
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    """The engine for ``url``. SQL parameters never appear in error messages or logs (they
+    hold names and e-mail addresses); PostgreSQL connections are checked before each use, so
+    the app recovers by itself after a database restart."""
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
+        for pool_option in ("pool_size", "max_overflow", "pool_timeout", "citus"):
+            kwargs.pop(pool_option, None)
         engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -68,12 +82,34 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    connect_args = {"connect_timeout": CONNECT_TIMEOUT, **kwargs.pop("connect_args", {})}
+    citus = kwargs.pop("citus", False)
+    engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    if citus:
+        from tenants.isolation import SET_LOCAL_OPTION
+
+        return engine.execution_options(**{SET_LOCAL_OPTION: True})
+    return engine
 
 
 def _app_context_id() -> int:
     """One session per application context (each request, CLI command or test block)."""
     return id(cast(Any, app_ctx)._get_current_object())
+
+
+def end_session(scoped: scoped_session[Session]) -> None:
+    """Close the request's session. If its connection died mid-request (the database
+    restarted), closing cannot roll back: discard the connection instead of failing the
+    response that is already on its way (the pool opens a new one next time)."""
+    try:
+        scoped.remove()
+    except Exception as exc:
+        log.warning("session closed on a broken connection: %s", type(exc).__name__)
+        try:
+            scoped.registry().invalidate()
+        except Exception:
+            log.debug("invalidate failed", exc_info=True)
+        scoped.registry.clear()
 
 
 @dataclass
@@ -88,12 +124,12 @@ class Database:
 
     key = "renkei_db"
 
-    def init_app(self, app: Flask, url: str) -> None:
-        engine = make_engine(url)
+    def init_app(self, app: Flask, url: str, **engine_options: Any) -> None:
+        engine = make_engine(url, **engine_options)
         factory = sessionmaker(bind=engine, expire_on_commit=False)
         scoped = scoped_session(factory, scopefunc=_app_context_id)
         app.extensions[self.key] = _BoundDatabase(engine, factory, scoped)
-        app.teardown_appcontext(lambda _exc: scoped.remove())
+        app.teardown_appcontext(lambda _exc: end_session(scoped))
 
     def _bound(self) -> _BoundDatabase:
         bound: _BoundDatabase = current_app.extensions[self.key]

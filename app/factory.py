@@ -9,8 +9,9 @@ from typing import Any
 from flask import Blueprint, Flask, g, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import jp
+from app import jp, logs
 from app.config import Settings
 from app.extensions import babel, csrf, db, limiter, login_manager
 
@@ -29,7 +30,22 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config.update(settings.flask_config())
     app.extensions["renkei_settings"] = settings
 
-    db.init_app(app, settings.database_url)
+    logs.init_app(app, settings.log_format, settings.log_level)
+    if settings.proxy_hops:
+        # Behind N trusted proxies: the client's address (rate limits) and https come from
+        # their X-Forwarded-* headers.
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
+    db.init_app(
+        app,
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+        citus=settings.citus,
+    )
 
     _init_login(app)
     csrf.init_app(app)

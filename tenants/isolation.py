@@ -142,11 +142,27 @@ def tenant_scope(session: Session, tenant_id: int) -> Iterator[Session]:
         use_tenant(session, previous)
 
 
+# Engine execution option: set the RLS settings with SET LOCAL instead of set_config(). Citus
+# forwards SET LOCAL to the connections it opens to the shards (with
+# citus.propagate_set_commands = 'local'); it does not forward set_config() calls.
+SET_LOCAL_OPTION = "renkei_set_local"
+
+
+def _setting_value(value: Any) -> str:
+    return "" if value is None else str(int(value))  # ids only: nothing to quote
+
+
 def _apply_pg_settings(connection: Any, info: dict[str, Any]) -> None:
     if connection.dialect.name != "postgresql":
         return
     tenant = info.get(TENANT_KEY)
     user = info.get(USER_KEY)
+    if connection.get_execution_options().get(SET_LOCAL_OPTION):
+        connection.exec_driver_sql(
+            f"SET LOCAL {PG_TENANT_SETTING} = '{_setting_value(tenant)}'; "
+            f"SET LOCAL {PG_USER_SETTING} = '{_setting_value(user)}'"
+        )
+        return
     connection.execute(
         text("SELECT set_config(:ts, :t, true), set_config(:us, :u, true)"),
         {

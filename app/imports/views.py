@@ -29,7 +29,7 @@ from app.imports import engine, service
 from app.imports.engine import Outcome, Problem, RowError, Spec
 from app.imports.forms import ConfirmForm, EncodingForm, UploadForm
 from app.imports.specs import SPECS
-from app.jobs import JobStore, Progress
+from app.jobs import JobStore, Progress, store_for
 from app.jobs import run as run_job
 from app.jp import JST
 from app.web.errors import error_page
@@ -320,7 +320,11 @@ def confirm(kind: str, token: str) -> Any:
             return _preview_page(kind, upload, data, encoding or None, None, over_limit), 422
     # The write runs as a job with visible progress; the file stays until it succeeds.
     jobs = _jobs()
-    job = jobs.create(g.tenant.id, current_user.id, kind, total=len(outcome.rows))
+    try:
+        job = jobs.create(g.tenant.id, current_user.id, kind, total=len(outcome.rows))
+    except Exception:
+        store.release(upload)  # the job store is down (503): the file can be confirmed later
+        raise
     tenant_id, label = g.tenant.id, str(KIND_LABELS[kind])
 
     def write(session: Session, progress: Progress) -> str:
@@ -349,7 +353,7 @@ def confirm(kind: str, token: str) -> Any:
 
 
 def _jobs() -> JobStore:
-    return JobStore(Path(current_app.instance_path) / "jobs")
+    return store_for(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 @bp.get("/<kind>/jobs/<job_id>")

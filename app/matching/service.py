@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app import matching as engine
@@ -305,12 +305,17 @@ def exclude_facility(session: Session, buyer_id: int, facility_id: int, reason: 
 
 
 def include_facility(session: Session, buyer_id: int, facility_id: int) -> bool:
-    result = session.execute(
-        delete(BuyerExclusion).where(
+    """Remove a buyer's exclusion (through the ORM, so the audit log records it)."""
+    row = session.scalar(
+        select(BuyerExclusion).where(
             BuyerExclusion.buyer_id == buyer_id, BuyerExclusion.facility_id == facility_id
         )
     )
-    return bool(getattr(result, "rowcount", 0))
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    return True
 
 
 # --- packages --------------------------------------------------------------------------------

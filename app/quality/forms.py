@@ -349,7 +349,8 @@ class CloseForm(FlaskForm):
     closure_note = text_area(
         _l("How the fix was verified"), description=_l("Evidence that the action worked.")
     )
-    closed_on = DateFieldJa(_l("Completed on"), validators=[InputRequired(message=REQUIRED)])
+    # DataRequired, not InputRequired: a blank or unreadable date arrives as None.
+    closed_on = DateFieldJa(_l("Completed on"), validators=[DataRequired(message=REQUIRED)])
     evidence = MultipleFileField(_l("Evidence files"), render_kw={"accept": FILE_TYPES})
 
 

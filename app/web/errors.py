@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, current_app, g, request
 from flask_babel import gettext as _
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from app.extensions import db
+from app.extensions import db, login_manager
 from app.web.htmx import render
 
 log = logging.getLogger(__name__)
@@ -40,12 +42,76 @@ def _messages() -> dict[int, tuple[str, str]]:
 
 def error_page(code: int, message: str | None = None) -> Any:
     title, default_message = _messages().get(code, (_("Error"), ""))
-    return render(
-        "web/error.html", code=code, title=title, message=message or default_message
-    ), code
+    try:
+        page = render("web/error.html", code=code, title=title, message=message or default_message)
+    except _unavailable_errors() as exc:
+        # The page's shell reads the database (the workspace switcher): if it went away
+        # while the error was being shown, the answer is the 503 page that needs nothing.
+        return service_unavailable(exc)
+    return page, code
+
+
+# Seconds a client is told to wait before trying again when a backing service is down.
+RETRY_AFTER_SECONDS = 5
+
+
+def _unavailable_errors() -> tuple[type[Exception], ...]:
+    """What "a backing service is down or restarting" looks like: the database (connection
+    refused or lost, no free connection in the pool) and, when configured, Redis."""
+    errors: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeout)
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeout
+    except ImportError:  # redis is optional (the embedded default has no Redis)
+        return errors
+    return (*errors, RedisConnectionError, RedisTimeout)
+
+
+def _rollback_quietly() -> None:
+    """Roll back the request's session; with the database gone even that may fail."""
+    try:
+        db.session.rollback()
+    except Exception:
+        log.debug("rollback failed", exc_info=True)
+
+
+def _select_locale() -> str:
+    from app.factory import _select_locale as select
+
+    return select()
+
+
+def service_unavailable(exc: Exception) -> Any:
+    """503 with a page that needs neither the database nor the signed-in person (both may be
+    unreachable): nothing was saved, try again in a moment."""
+    _rollback_quietly()
+    # Whatever runs after this (logging, flask-login's hooks) must not load the signed-in
+    # person from the database: treat the request as anonymous from here on.
+    g._login_user = login_manager.anonymous_user()
+    log.warning(
+        "service unavailable: %s",
+        type(exc).__name__,
+        extra={"fields": {"route": request.url_rule.rule if request.url_rule else None}},
+    )
+    # Rendered without the context processors: some read the workspace's settings, which
+    # would need the database again.
+    template = current_app.jinja_env.get_template("web/unavailable.html")
+    body = template.render(
+        request=request,
+        current_lang=_select_locale,
+        title=_("Temporarily unavailable"),
+        message=_(
+            "The service is restarting or under maintenance. Nothing was saved. "
+            "Try again in a moment."
+        ),
+    )
+    return body, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
 def register_error_handlers(app: Flask) -> None:
+    for error in _unavailable_errors():
+        app.register_error_handler(error, service_unavailable)
+
     @app.errorhandler(CSRFError)
     def csrf_error(_exc: CSRFError) -> Any:
         db.session.rollback()
@@ -75,6 +141,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Any:
-        db.session.rollback()
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        _rollback_quietly()
+        # The route pattern, not the path: paths can carry tokens and search terms.
+        route = request.url_rule.rule if request.url_rule else None
+        log.exception("unhandled error on %s %s", request.method, route)
         return error_page(500)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Ensure the Debian packages the test suite needs are installed:
 #   chromium, fonts-noto-cjk (e2e tests, PDF reports), pango (WeasyPrint), poppler-utils (PDF
-#   checks in tests) and a PostgreSQL server (only if no
+#   checks in tests), redis-server (workers sharing state) and a PostgreSQL server (only if no
 #   /usr/lib/postgresql/*/bin/initdb exists). Installs missing ones with apt-get when
 #   running as root or with passwordless sudo; otherwise names them and exits 1.
 # Prints a single "system packages: ok" line when nothing is missing.
@@ -19,7 +19,7 @@ have_pg_server() {
     return 1
 }
 
-wanted=(chromium fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 poppler-utils)
+wanted=(chromium fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 poppler-utils redis-server)
 have_pg_server || wanted+=(postgresql)
 
 missing=()

@@ -417,7 +417,9 @@ def test_the_function_lets_an_agent_sum_only_their_regions(app, app_role, world,
             _call(app_role, tenant, agent.id, ids)
         assert getattr(caught.value.orig, "sqlstate", None) == "42501"
     with app.app_context(), db.new_session() as s:
-        support.disable_agent(s, s.get(type(agent), agent.id))
+        user = s.get(type(agent), agent.id)
+        assert user is not None
+        support.disable_agent(s, user)
         s.commit()
     with pytest.raises(DBAPIError):
         _call(app_role, None, agent.id, [prefecture.gamma.id])

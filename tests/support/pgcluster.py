@@ -194,6 +194,25 @@ class ThrowawayCluster:
         shutil.rmtree(base, ignore_errors=True)
         self._base_dir = None
 
+    def stop_server(self, mode: str = "fast") -> None:
+        """Stop the server but keep its data and port: ``start_server`` brings it back on the
+        same URL (for tests of what clients do while the database restarts)."""
+        proc = _run(
+            [self.bindir / "pg_ctl", "-D", self.data_dir, "-m", mode, "-w", "stop"],
+            cwd=self.base_dir,
+            timeout=60,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(_describe(proc))
+        self._running = False
+
+    def start_server(self) -> None:
+        """Start a server stopped with ``stop_server`` again, on the same port."""
+        if self._running or self._port is None:
+            raise RuntimeError("start_server() is for a cluster stopped with stop_server()")
+        self._start_server(fixed_port=self._port)
+        self._wait_until_ready()
+
     def __enter__(self) -> ThrowawayCluster:
         self.start()
         return self
@@ -242,11 +261,11 @@ class ThrowawayCluster:
             shutil.rmtree(base / "data", ignore_errors=True)
         raise RuntimeError("initdb failed:\n" + "\n\n".join(failures))
 
-    def _start_server(self) -> None:
+    def _start_server(self, fixed_port: int | None = None) -> None:
         base = self.base_dir
         last_error = ""
-        for _ in range(_PORT_ATTEMPTS):
-            port = _free_port()
+        for _ in range(_PORT_ATTEMPTS if fixed_port is None else 1):
+            port = fixed_port or _free_port()
             options = (
                 f"-F -k {base} -p {port} -c listen_addresses={HOST} "
                 "-c full_page_writes=off -c synchronous_commit=off -c fsync=off"
