@@ -59,7 +59,7 @@ from app.quality.forms import (
     VERDICT_LABELS,
     check_field,
     measurement_field,
-    parse_values,
+    read_item_values,
 )
 from app.quality.models import (
     InspectionItem,
@@ -711,27 +711,10 @@ def save_progress(delivery_id: int) -> Any:
 
 def _self_inspection(form: Any, items: list[InspectionItem]) -> facility_side.SelfInspection | None:
     """The form's values, or None after putting "not a number" errors at the items."""
-    measurements: dict[int, list[float]] = {}
-    checks: dict[int, bool] = {}
-    readable = True
-    for item in items:
-        field = getattr(form, f"item_{item.id}")
-        if item.kind == ItemKind.MEASURE:
-            try:
-                values = parse_values(field.data or "")
-            except ValueError as exc:
-                field.errors = [
-                    *list(field.errors or []),
-                    _("“%(value)s” is not a number.", value=str(exc)),
-                ]
-                readable = False
-                continue
-            if values:
-                measurements[item.id] = values
-        elif field.data in ("ok", "ng"):
-            checks[item.id] = field.data == "ok"
-    if not readable:
+    answers = read_item_values(form, items)
+    if answers is None:
         return None
+    measurements, checks = answers
     assert form.inspected_on.data is not None
     return facility_side.SelfInspection(
         inspector=form.inspector.data,

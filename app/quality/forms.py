@@ -4,8 +4,10 @@ from the request's workspace; a value that is not among them is refused with a m
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
@@ -419,3 +421,31 @@ class AcknowledgementForm(FlaskForm):
     acknowledged_by = TextField(
         _l("Confirmed by"), validators=[DataRequired(message=REQUIRED), max_length(100)]
     )
+
+
+def read_item_values(
+    form: Any, items: Sequence[Any]
+) -> tuple[dict[int, list[float]], dict[int, bool]] | None:
+    """The plan items' answers on an inspection form (``item_<id>`` fields): measurements
+    by item and checklist verdicts by item; None after putting "not a number" errors at the
+    items whose measurement cannot be read."""
+    measurements: dict[int, list[float]] = {}
+    checks: dict[int, bool] = {}
+    readable = True
+    for item in items:
+        field = getattr(form, f"item_{item.id}")
+        if item.kind == ItemKind.MEASURE:
+            try:
+                values = parse_values(field.data or "")
+            except ValueError as exc:
+                field.errors = [
+                    *list(field.errors or []),
+                    _("“%(value)s” is not a number.", value=str(exc)),
+                ]
+                readable = False
+                continue
+            if values:
+                measurements[item.id] = values
+        elif field.data in ("ok", "ng"):
+            checks[item.id] = field.data == "ok"
+    return (measurements, checks) if readable else None

@@ -63,7 +63,7 @@ from app.quality.forms import (
     VersionForm,
     check_field,
     measurement_field,
-    parse_values,
+    read_item_values,
 )
 from app.quality.models import (
     ActionKind,
@@ -601,27 +601,10 @@ def _inspection_form(items: list[Any], formdata: Any = None) -> InspectionForm:
 
 def _inspection_input(form: Any, items: list[Any]) -> quality.InspectionInput | None:
     """The form's values, or None after putting "not a number" errors at the items."""
-    measurements: dict[int, list[float]] = {}
-    checks: dict[int, bool] = {}
-    readable = True
-    for item in items:
-        field = getattr(form, f"item_{item.id}")
-        if item.kind == ItemKind.MEASURE:
-            try:
-                values = parse_values(field.data or "")
-            except ValueError as exc:
-                field.errors = [
-                    *list(field.errors or []),
-                    _("“%(value)s” is not a number.", value=str(exc)),
-                ]
-                readable = False
-                continue
-            if values:
-                measurements[item.id] = values
-        elif field.data in ("ok", "ng"):
-            checks[item.id] = field.data == "ok"
-    if not readable:
+    answers = read_item_values(form, items)
+    if answers is None:
         return None
+    measurements, checks = answers
     assert form.inspected_on.data is not None
     return quality.InspectionInput(
         facility_id=int(form.facility_id.data),
