@@ -40,6 +40,7 @@ from app.matching.models import (
 )
 from app.notifications.models import Notification
 from app.orders.models import Order, OrderStatus
+from app.orders.service import add_months
 from app.timeline import service as timeline
 from app.timeline.models import EntryKind
 from tenants.isolation import current_tenant_id
@@ -380,7 +381,7 @@ def open_orders_in(session: Session, month: date) -> list[Order]:
         .where(
             Order.archived_at.is_(None),
             Order.status.in_(OPEN_ORDER_STATUSES),
-            func.coalesce(Order.starts_on, Order.confirmed_on) < _next_month(month),
+            func.coalesce(Order.starts_on, Order.confirmed_on) < add_months(month, 1),
             or_(Order.ends_on.is_(None), Order.ends_on >= month),
         )
         .order_by(Order.id)
@@ -401,10 +402,6 @@ def trial_deals_in(session: Session, month: date) -> list[tuple[Deal, WorkSpec]]
         .order_by(Deal.id)
     ).all()
     return [(deal, spec) for deal, spec in rows]
-
-
-def _next_month(month: date) -> date:
-    return date(month.year + (month.month == 12), month.month % 12 + 1, 1)
 
 
 def build_packages(

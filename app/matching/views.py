@@ -4,7 +4,6 @@ the monthly plan of every open package, the workspace's weights and buyers' excl
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -37,6 +36,7 @@ from app.matching.models import Assignment, BuyerExclusion, WorkSpec, WorkUnit
 from app.matching.service import MatchingError, Subject
 from app.notifications.models import Notification
 from app.orders.models import Order
+from app.orders.service import add_months
 from app.web.htmx import redirect_303, render
 from tenants.context import admin_view, current_membership, staff_view, tenant_blueprint
 
@@ -160,8 +160,7 @@ def _buyer_names(session: Session, ids: set[int]) -> dict[int, str]:
 
 def _month_choices(month: date) -> list[date]:
     """Six months back and twelve ahead of the month shown."""
-    index = month.year * 12 + month.month - 1
-    return [date((i) // 12, i % 12 + 1, 1) for i in range(index - 6, index + 13)]
+    return [add_months(month, offset) for offset in range(-6, 13)]
 
 
 # --- work specs ------------------------------------------------------------------------------
@@ -625,7 +624,3 @@ def include(buyer_id: int, facility_id: int) -> Any:
         session.commit()
         flash(_("The exclusion is removed."), "success")
     return redirect_303(url_for("matching.exclusions", buyer_id=buyer.id))
-
-
-def weights_table(weights: engine.Weights) -> Mapping[str, float]:
-    return {name: getattr(weights, name) for name in service.WEIGHT_FIELDS}
