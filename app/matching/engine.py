@@ -74,8 +74,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
-from scipy.sparse import coo_array, vstack
+
+# SciPy's solvers and sparse matrices are imported where a model is built or solved: at
+# module level they cost every web worker about 40 MB and a second at start, for pages that
+# never solve anything.
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -939,6 +941,9 @@ def relax(scr: Screen, weights: Weights, time_limit_s: float) -> Relaxation | No
     equal = model.row_lb == model.row_ub
     upper = np.isfinite(model.row_ub) & ~equal
     lower = np.isfinite(model.row_lb) & ~equal
+    from scipy.optimize import linprog
+    from scipy.sparse import vstack
+
     a_ub = vstack([model.a[upper], -model.a[lower]]).tocsr()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # HiGHS remarks on odd models; the status says enough
@@ -1038,6 +1043,8 @@ def _solve_screen(
             started=started,
         )
         return replace(plan, lower_bound=plan.objective)
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
     model = _Model(scr, weights, allow_unmet=allow_unmet)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # HiGHS remarks on odd models
@@ -1185,6 +1192,8 @@ class _Model:
         self.ub = np.concatenate(b.ub)
         self.integrality = np.concatenate(b.integer)
         rows, cols, vals = (np.concatenate(part) for part in zip(*b.entries, strict=True))
+        from scipy.sparse import coo_array
+
         self.a = coo_array((vals, (rows, cols)), shape=(b.n_rows, b.n_cols)).tocsr()
         self.row_lb = np.concatenate(b.row_lb)
         self.row_ub = np.concatenate(b.row_ub)
