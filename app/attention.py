@@ -7,18 +7,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from app.agreements.models import Agreement
 from app.agreements.service import renewal_state
 from app.buyers.models import Buyer
 from app.deals.models import OPEN_STAGES, Deal
-from app.orders.models import Delivery, DeliveryStatus, Order
+from app.orders.models import OPEN_LOT_STATUSES, Delivery, Order
 
 LIMIT = 8
 LONGEST_REMINDER_DAYS = 400  # agreements further out than this cannot be in their window
-NOT_DELIVERED = (DeliveryStatus.PLANNED, DeliveryStatus.IN_PRODUCTION)
 
 
 @dataclass
@@ -56,7 +55,13 @@ def needs_attention(session: Session, today: date) -> Attention:
             .join(Order, and_(Order.tenant_id == Delivery.tenant_id, Order.id == Delivery.order_id))
             .where(
                 due_on < today,
-                Delivery.status.in_(NOT_DELIVERED),
+                # Written into the SQL (not bound): a prepared statement's generic plan could
+                # not use the partial index of open lots otherwise.
+                Delivery.status.in_(
+                    bindparam(
+                        "open_lots", list(OPEN_LOT_STATUSES), expanding=True, literal_execute=True
+                    )
+                ),
                 Order.archived_at.is_(None),
             )
             .order_by(due_on, Delivery.id)

@@ -6,7 +6,16 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -58,6 +67,12 @@ class DeliveryStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
+# Lots not delivered yet (the dashboard's overdue lots), and the same as SQL for the partial
+# index below and its migration.
+OPEN_LOT_STATUSES = (DeliveryStatus.PLANNED, DeliveryStatus.IN_PRODUCTION)
+OPEN_LOT_CONDITION = "status IN ({})".format(", ".join(f"'{s}'" for s in OPEN_LOT_STATUSES))
+
+
 class Delivery(TenantScoped, Timestamps, Base):
     """A delivery lot of an order. The original due date is kept when the date moves."""
 
@@ -66,6 +81,15 @@ class Delivery(TenantScoped, Timestamps, Base):
         tenant_fk("order_id", "orders"),
         UniqueConstraint("tenant_id", "order_id", "lot_no"),
         CheckConstraint("quantity >= 0", name="quantity_non_negative"),
+        # The dashboard's overdue lots: lots not yet delivered, by the day they are due.
+        Index(
+            "ix_deliveries_open_due",
+            "tenant_id",
+            text("coalesce(revised_due_on, original_due_on)"),
+            "id",
+            postgresql_where=text(OPEN_LOT_CONDITION),
+            sqlite_where=text(OPEN_LOT_CONDITION),
+        ),
     )
 
     order_id: Mapped[int] = mapped_column(Integer)
