@@ -93,6 +93,8 @@ class Settings:
     s3_presign_seconds: int = 300
     # The largest upload: one limit for a file and for the request carrying it.
     upload_max_bytes: int = 20 * 1024 * 1024
+    # Built fiscal-year reports kept per worker process (app/reports/cache.py); 0 = off.
+    report_cache_entries: int = 16
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -164,6 +166,7 @@ class Settings:
             db_max_overflow=int(env.get("DB_MAX_OVERFLOW", "5")),
             db_pool_timeout=float(env.get("DB_POOL_TIMEOUT", "10")),
             citus=env.get("CITUS", "0") == "1",
+            report_cache_entries=int(env.get("REPORT_CACHE_ENTRIES", "16")),
         )
 
     def flask_config(self) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app import jp, logs
 from app.config import Settings
 from app.extensions import babel, csrf, db, limiter, login_manager
+from app.reports.cache import ReportCache
+from app.web.fields import use_one_pass_selects
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.config.update(settings.flask_config())
     app.extensions["renkei_settings"] = settings
+    app.extensions["renkei_report_cache"] = ReportCache(settings.report_cache_entries)
+    use_one_pass_selects()
 
     logs.init_app(app, settings.log_format, settings.log_level)
     if settings.proxy_hops:

@@ -117,7 +117,8 @@ def dispose(flask_app: Flask) -> None:
 
 @pytest.fixture(autouse=True)
 def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Empty every table and the outbox after each test that touched the app."""
+    """Empty every table, the outbox, the rate limits and the built reports after each test
+    that touched the app."""
     yield
     if "app" not in request.fixturenames:
         return
@@ -137,6 +138,7 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     with flask_app.app_context():
         outbox().clear()
         limiter.reset()
+    flask_app.extensions["renkei_report_cache"].clear()
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ from app.reports.kpi import (
     ProcurementRow,
     WageRow,
 )
+from tenants.isolation import current_tenant_id
 
 # Fiscal years of the trend charts (the report's year and the ones before it).
 TREND_YEARS: Final = 3
@@ -50,6 +51,10 @@ class Rows:
     facilities: list[FacilityRow]
     facility_months: list[FacilityMonth]  # by year (see load_facility_years)
     wages: list[WageRow]
+    # For the year shown in detail (``load_rows(detail=...)``): forecasts per buyer and the
+    # assigned hours of each of its months.
+    forecasts: list[BuyerForecast] = field(default_factory=list)
+    facility_months_of_year: list[FacilityMonth] = field(default_factory=list)
 
 
 @dataclass
@@ -128,11 +133,17 @@ def _live_orders() -> Any:
 
 
 def load_buyer_months(
-    session: Session, first: Period, last: Period, monthly_from: date | None = None
-) -> list[BuyerMonth]:
+    session: Session,
+    first: Period,
+    last: Period,
+    monthly_from: date | None = None,
+    forecast_year: Period | None = None,
+) -> tuple[list[BuyerMonth], list[BuyerForecast]]:
     """Actual amounts placed per buyer and month. Months before ``monthly_from`` (older years
     of a trend) come summed per fiscal year and dated its April, except each year's ARR month:
-    that is all their headline needs, in a fraction of the rows."""
+    that is all their headline needs, in a fraction of the rows. The same pass sums the
+    forecasts of ``forecast_year`` per buyer (its months where forecast and actual are both
+    known), so the order months are read once."""
     month = OrderMonth.month
     bucket: Any = month
     if monthly_from is not None and monthly_from > first.start:
@@ -147,14 +158,35 @@ def load_buyer_months(
             *((month.between(q.start, q.end), q.start) for q in older),
             else_=month,
         )
+    forecast = OrderMonth.forecast_amount
+    actual = OrderMonth.actual_amount
     rows = session.execute(
-        select(Order.buyer_id, bucket, func.sum(OrderMonth.actual_amount))
+        select(
+            Order.buyer_id,
+            bucket,
+            func.sum(actual),
+            func.count(forecast),  # actual is known in every row; forecast may not be
+            func.sum(forecast),
+            func.sum(func.abs(actual - forecast)),
+            func.sum(case((forecast.is_not(None), actual), else_=None)),
+        )
         .select_from(OrderMonth)
         .join(Order, _live_orders())
-        .where(OrderMonth.actual_amount.is_not(None), month.between(first.start, last.end))
+        .where(actual.is_not(None), month.between(first.start, last.end))
         .group_by(Order.buyer_id, bucket)
     )
-    return [BuyerMonth(buyer_id, day, int(total or 0)) for buyer_id, day, total in rows]
+    buyer_months: list[BuyerMonth] = []
+    sums: dict[int, list[int]] = {}
+    for buyer_id, day, total, known, forecasts, errors, actuals in rows:
+        buyer_months.append(BuyerMonth(buyer_id, day, int(total or 0)))
+        if known and forecast_year is not None and forecast_year.contains(day):
+            line = sums.setdefault(buyer_id, [0, 0, 0, 0])
+            line[0] += int(known)
+            line[1] += int(forecasts or 0)
+            line[2] += int(errors or 0)
+            line[3] += int(actuals or 0)
+    forecast_rows = [BuyerForecast(buyer_id, *line) for buyer_id, line in sums.items()]
+    return buyer_months, forecast_rows
 
 
 def enrolled_on(participating_since: date | None, created_at: Any) -> date:
@@ -192,33 +224,39 @@ def load_facilities(session: Session) -> list[FacilityRow]:
     ]
 
 
-def load_facility_years(session: Session, first: Period, last: Period) -> list[FacilityMonth]:
+def load_facility_years(
+    session: Session, first: Period, last: Period, detail: Period | None = None
+) -> tuple[list[FacilityMonth], list[FacilityMonth]]:
     """Assigned hours per facility and fiscal year, each dated the first month of its year
-    (enough for "received work in the year"; the months themselves: ``load_facility_months``)."""
+    (enough for "received work in the year"), and per facility and month of ``detail``
+    (utilisation): one pass over the assignments."""
     years = range(first.fiscal_year, last.fiscal_year + 1)
-    fiscal_year = case(
-        *((Assignment.month.between(*fiscal_year_range(year)), year) for year in years),
+    bucket = case(
+        *(
+            ((Assignment.month.between(detail.start, detail.end), Assignment.month),)
+            if detail is not None
+            else ()
+        ),
+        *((Assignment.month.between(*fiscal_year_range(year)), date(year, 4, 1)) for year in years),
         else_=None,
-    ).label("fiscal_year")
+    )
     rows = session.execute(
-        select(Assignment.facility_id, fiscal_year, func.sum(Assignment.hours))
+        select(Assignment.facility_id, bucket, func.sum(Assignment.hours))
         .where(Assignment.month.between(first.start, last.end))
-        .group_by(Assignment.facility_id, fiscal_year)
+        .group_by(Assignment.facility_id, bucket)
     )
-    return [
-        FacilityMonth(facility_id, date(int(year), 4, 1), float(hours or 0))
-        for facility_id, year, hours in rows
-    ]
-
-
-def load_facility_months(session: Session, p: Period) -> list[FacilityMonth]:
-    """Assigned hours per facility and month of one year (utilisation)."""
-    rows = session.execute(
-        select(Assignment.facility_id, Assignment.month, func.sum(Assignment.hours))
-        .where(Assignment.month.between(p.start, p.end))
-        .group_by(Assignment.facility_id, Assignment.month)
-    )
-    return [FacilityMonth(f, month, float(hours or 0)) for f, month, hours in rows]
+    by_year: dict[tuple[int, date], float] = {}
+    months: list[FacilityMonth] = []
+    for facility_id, day, summed in rows:
+        hours = float(summed or 0)
+        year_start = day
+        if detail is not None and detail.contains(day):
+            months.append(FacilityMonth(facility_id, day, hours))
+            year_start = detail.start
+        key = (facility_id, year_start)
+        by_year[key] = by_year.get(key, 0.0) + hours
+    years_rows = [FacilityMonth(f, day, hours) for (f, day), hours in by_year.items()]
+    return years_rows, months
 
 
 def load_wages(session: Session, first: Period, last: Period) -> list[WageRow]:
@@ -234,15 +272,24 @@ def load_wages(session: Session, first: Period, last: Period) -> list[WageRow]:
 
 
 def load_rows(
-    session: Session, first: Period, last: Period, monthly_from: date | None = None
+    session: Session,
+    first: Period,
+    last: Period,
+    monthly_from: date | None = None,
+    detail: Period | None = None,
 ) -> Rows:
-    """Five statements for any number of years and records."""
+    """Five statements for any number of years and records; with ``detail``, that year's
+    forecasts and monthly hours come in the same statements."""
+    buyer_months, forecasts = load_buyer_months(session, first, last, monthly_from, detail)
+    facility_years, facility_months = load_facility_years(session, first, last, detail)
     return Rows(
         deals=load_deals(session, first, last),
-        buyer_months=load_buyer_months(session, first, last, monthly_from),
+        buyer_months=buyer_months,
         facilities=load_facilities(session),
-        facility_months=load_facility_years(session, first, last),
+        facility_months=facility_years,
         wages=load_wages(session, first, last),
+        forecasts=forecasts,
+        facility_months_of_year=facility_months,
     )
 
 
@@ -259,27 +306,6 @@ def headline(rows: Rows, p: Period) -> Headline:
 
 
 # --- aggregates of one year ------------------------------------------------------------------
-
-
-def load_forecasts(session: Session, p: Period) -> list[BuyerForecast]:
-    both = and_(OrderMonth.forecast_amount.is_not(None), OrderMonth.actual_amount.is_not(None))
-    rows = session.execute(
-        select(
-            Order.buyer_id,
-            func.count(),
-            func.sum(OrderMonth.forecast_amount),
-            func.sum(func.abs(OrderMonth.actual_amount - OrderMonth.forecast_amount)),
-            func.sum(OrderMonth.actual_amount),
-        )
-        .select_from(OrderMonth)
-        .join(Order, _live_orders())
-        .where(both, OrderMonth.month.between(p.start, p.end))
-        .group_by(Order.buyer_id)
-    )
-    return [
-        BuyerForecast(buyer_id, int(n), int(forecast or 0), int(error or 0), int(actual or 0))
-        for buyer_id, n, forecast, error, actual in rows
-    ]
 
 
 def load_lead_times(session: Session, p: Period) -> list[tuple[date, date | None]]:
@@ -433,15 +459,14 @@ def _names(session: Session, model: Any, label: Any, ids: Sequence[int]) -> dict
 
 
 def build_report(session: Session, fiscal_year: int, today: date) -> Report:
-    """Everything the report page, its charts and exports show: sixteen statements."""
+    """Everything the report page, its charts and exports show: fourteen statements."""
     p = kpi.period(fiscal_year, today)
     periods = [kpi.period(fiscal_year - back, today) for back in range(TREND_YEARS - 1, -1, -1)]
     previous = p.previous()
     # Month by month for this year and the last; the older years of the trend by year.
-    rows = load_rows(session, periods[0], p, monthly_from=previous.start)
+    rows = load_rows(session, periods[0], p, monthly_from=previous.start, detail=p)
     headlines = {q.fiscal_year: headline(rows, q) for q in periods}
-    months_of_year = load_facility_months(session, p)
-    forecasts, forecast_total = kpi.forecast_lines(load_forecasts(session, p))
+    forecasts, forecast_total = kpi.forecast_lines(rows.forecasts)
     lost_reasons = kpi.lost_by_reason(rows.deals, p)
     reason_labels = {
         reason_id: label
@@ -463,7 +488,7 @@ def build_report(session: Session, fiscal_year: int, today: date) -> Report:
         forecast_total=forecast_total,
         buyer_names=_names(session, Buyer, Buyer.name, [line.buyer_id for line in forecasts]),
         lead_time=kpi.lead_time(load_lead_times(session, p), p),
-        utilisation=kpi.utilisation(rows.facilities, months_of_year, p),
+        utilisation=kpi.utilisation(rows.facilities, rows.facility_months_of_year, p),
         hours_by_kind=kpi.hours_by_kind(rows.facilities, rows.facility_months, p),
         wages=kpi.wage_distribution(rows.facilities, rows.wages, p),
         on_time=kpi.on_time(load_delivery_days(session, p, today), p),
@@ -471,6 +496,24 @@ def build_report(session: Session, fiscal_year: int, today: date) -> Report:
         procurement=kpi.procurement(load_procurement(session, p, rows.buyer_months)),
         facility_names={f.id: f.name for f in rows.facilities},
     )
+
+
+def data_version(session: Session) -> tuple[int, Any]:
+    """The workspace's newest audit event (id and time): it moves with every write to its
+    records (each flush is audited in the same transaction), so it versions what a report is
+    built from. The time as well as the id: a database restored from a backup numbers its
+    next events as before, but not at the same moment."""
+    from tenants.audit import AuditEvent
+
+    newest = session.execute(
+        select(AuditEvent.id, AuditEvent.at).order_by(AuditEvent.id.desc()).limit(1)
+    ).first()
+    return (0, None) if newest is None else (int(newest.id), newest.at)
+
+
+def report_key(session: Session, fiscal_year: int, today: date) -> tuple[Any, ...]:
+    """What a built report depends on: workspace, year, day and the data's version."""
+    return (current_tenant_id(session), fiscal_year, today, data_version(session))
 
 
 def headline_for(session: Session, fiscal_year: int, today: date) -> Headline:

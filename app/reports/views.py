@@ -22,6 +22,7 @@ from app.jobs import Job, JobStore, Progress
 from app.jobs import run as run_job
 from app.jp import JST, fiscal_year_label, today_jst
 from app.reports import charts, exports, kpi, presentation, region, service
+from app.reports.cache import ReportCache
 from app.reports.presentation import TABLE_KEYS
 from app.web.errors import error_page
 from app.web.htmx import redirect_303, render
@@ -69,11 +70,34 @@ def fiscal_year_arg(value: str | None, today: Any) -> int:
     return chosen if 1989 <= chosen <= year + 1 else year
 
 
+def _cache() -> ReportCache:
+    cache: ReportCache = current_app.extensions["renkei_report_cache"]
+    return cache
+
+
+def _built(fy: int, today: Any) -> tuple[service.Report, tuple[Any, ...]]:
+    """The year's report, from this process's cache when the workspace's data has not
+    changed since it was built (one small statement to know), else built and kept."""
+    session = _session()
+    key = service.report_key(session, fy, today)
+    report = _cache().get_or_build(key, lambda: service.build_report(session, fy, today))
+    return report, key
+
+
 def _link_for(endpoint: str, values: dict[str, Any]) -> str:
     return url_for(endpoint, **values)
 
 
-def _page_context(report: service.Report, years: list[int]) -> dict[str, Any]:
+def _charts(report: service.Report, key: tuple[Any, ...]) -> list[charts.Chart]:
+    """The charts speak the reader's language: kept per report and locale."""
+    locale = str(get_locale() or "ja")
+    found: list[charts.Chart] = _cache().get_or_build(
+        (*key, "charts", locale), lambda: charts.charts(report)
+    )
+    return found
+
+
+def _page_context(report: service.Report, key: tuple[Any, ...], years: list[int]) -> dict[str, Any]:
     p = report.period
     return {
         "report": report,
@@ -83,7 +107,7 @@ def _page_context(report: service.Report, years: list[int]) -> dict[str, Any]:
         "lines": presentation.kpi_lines(report, _link_for),
         "sections": presentation.sections(report, _link_for),
         "section_titles": SECTION_TITLES,
-        "charts": charts.charts(report),
+        "charts": _charts(report, key),
         "show": presentation.show,
         "years": years,
         "today": today_jst(),
@@ -97,13 +121,16 @@ def _page_context(report: service.Report, years: list[int]) -> dict[str, Any]:
 @staff_view()
 def index() -> Any:
     today = today_jst()
-    session = _session()
     fy = fiscal_year_arg(request.args.get("fy"), today)
-    report = service.build_report(session, fy, today)
-    years = service.years_with_records(session, today)
+    report, key = _built(fy, today)
+    tenant_id, _fy, _day, version = key
+    years: list[int] = _cache().get_or_build(
+        (tenant_id, today, version, "years"),
+        lambda: service.years_with_records(_session(), today),
+    )
     if fy not in years:
         years = sorted({*years, fy}, reverse=True)
-    return render("reports/index.html", **_page_context(report, years))
+    return render("reports/index.html", **_page_context(report, key, years))
 
 
 # --- one table -------------------------------------------------------------------------------
@@ -116,7 +143,7 @@ def table_file(table: str, fmt: str) -> Any:
         abort(404)
     today = today_jst()
     fy = fiscal_year_arg(request.args.get("fy"), today)
-    report = service.build_report(_session(), fy, today)
+    report, _key = _built(fy, today)
     chosen = next(t for t in presentation.all_tables(report) if t.key == table)
     if fmt == "xlsx":
         body = exports.workbook_bytes([chosen])

@@ -18,9 +18,17 @@ from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, FloatField, IntegerField, StringField
+from markupsafe import Markup, escape
+from wtforms import (
+    DateField,
+    FloatField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.validators import Length, NumberRange, StopValidation
-from wtforms.widgets import TextInput
+from wtforms.widgets import Select, TextInput
 
 # The largest value an INTEGER column takes on every database we run on.
 MAX_INT = 2_147_483_647
@@ -220,3 +228,26 @@ class TextField(StringField):
     def __init__(self, label: Any = None, validators: Any = None, **kwargs: Any) -> None:
         kwargs.setdefault("filters", [strip])
         super().__init__(label, validators, **kwargs)
+
+
+class OnePassSelect(Select):
+    """WTForms' select, with plain options written in one f-string each. WTForms builds every
+    option through ``html_params`` and ``Markup.format`` (about 0.1 ms an option), which made
+    a form offering a workspace's 2,000 facilities cost over 100 ms. Same HTML, escaped the
+    same; options with their own attributes still go through WTForms."""
+
+    @classmethod
+    def render_option(cls, choice: Any, **kwargs: Any) -> Markup:
+        if choice.render_kw or kwargs:
+            return super().render_option(choice, **kwargs)
+        value = str(choice.value) if isinstance(choice.value, bool) else choice.value
+        label = choice.label or choice.value
+        selected = "selected " if choice.selected else ""
+        html = f'<option {selected}value="{escape(value)}">{escape(label)}</option>'
+        return Markup(html)  # noqa: S704 -- value and label are escaped just above
+
+
+def use_one_pass_selects() -> None:
+    """Make every select and multiple select of the app render with ``OnePassSelect``."""
+    SelectField.widget = OnePassSelect()
+    SelectMultipleField.widget = OnePassSelect(multiple=True)

@@ -361,3 +361,40 @@ def test_every_message_is_in_the_japanese_catalogue():
     for message in messages:
         entry = catalogue.get(str(message))
         assert entry is not None and entry.string, message
+
+
+# --- selects: the one-pass widget writes what WTForms writes -----------------------------------
+
+
+def test_one_pass_select_writes_the_same_html_as_wtforms():
+    from wtforms import SelectChoice as C
+    from wtforms import SelectField, SelectMultipleField
+    from wtforms.widgets import Select
+
+    from app.web.fields import OnePassSelect
+
+    class Choices(Form):
+        plain = SelectField(
+            choices=[C("", "選択…"), C("1", 'A & "B" <c>'), C("2", "二")], default="2"
+        )
+        several = SelectMultipleField(choices=[C("1", "x"), C("2", "y"), C("3", "z")])
+        flags = SelectField(choices=[C(True, "はい"), C(False, "いいえ")])
+        own_attributes = SelectField(
+            choices=[C("1", "a", render_kw={"disabled": True}), C("2", "b")], default="1"
+        )
+
+    form = Choices(data={"several": ["1", "3"]})
+    for name, multiple in (("plain", False), ("several", True), ("flags", False)):
+        assert OnePassSelect(multiple)(form[name]) == Select(multiple)(form[name]), name
+    assert OnePassSelect()(form.own_attributes) == Select()(form.own_attributes)
+    assert "&lt;c&gt;" in OnePassSelect()(form.plain)
+
+
+def test_every_select_of_the_app_uses_the_one_pass_widget(app):
+    from wtforms import SelectField, SelectMultipleField
+
+    from app.web.fields import OnePassSelect
+
+    assert isinstance(SelectField.widget, OnePassSelect)
+    assert isinstance(SelectMultipleField.widget, OnePassSelect)
+    assert SelectMultipleField.widget.multiple
