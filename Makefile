@@ -14,7 +14,9 @@ run: install translations
 	@echo "Serving on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-test: install-dev translations system-packages lint typecheck test-sqlite test-postgresql
+# The two databases' suites run side by side (one per core; each keeps its own output).
+test: install-dev translations system-packages lint typecheck
+	$(MAKE) -j2 --output-sync=target test-sqlite test-postgresql
 
 lint: install-dev
 	$(BIN)/ruff check .
