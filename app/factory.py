@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app import jp, logs
 from app.config import Settings
 from app.extensions import babel, csrf, db, limiter, login_manager
+from app.reports import summaries  # noqa: F401  (its flush hook keeps report summaries exact)
 from app.reports.cache import ReportCache
 from app.web.fields import use_one_pass_selects
 

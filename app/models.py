@@ -33,6 +33,8 @@ from app.quality.models import (
     QualityPlan,
     SupportRequest,
 )
+from app.reports import summaries  # noqa: F401  (its flush hook keeps report summaries exact)
+from app.reports.models import SUMMARY_TABLES  # noqa: F401  (tables, not classes)
 from app.storage.models import StoredFile
 from app.timeline.models import TimelineEntry
 from tenants.audit import AuditEvent

@@ -22,7 +22,7 @@ from tenants.isolation import (
     CrossTenantWrite,
     TenantScoped,
     current_tenant_id,
-    register_audit_hook,
+    register_flush_hook,
     reserve_ids,
 )
 
@@ -232,4 +232,4 @@ def _insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
     session.connection().execute(insert(AuditEvent), rows)
 
 
-register_audit_hook(_audit_flush)
+register_flush_hook(_audit_flush)

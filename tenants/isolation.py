@@ -103,7 +103,10 @@ def tenant_tables() -> list[str]:
         for mapper in Base.registry.mappers
         if issubclass(mapper.class_, TenantScoped)
     }
-    return sorted(names | set(EXTRA_TENANT_TABLES))
+    owned = {
+        table.name for table in Base.metadata.tables.values() if table.info.get("tenant_owned")
+    }
+    return sorted(names | owned | set(EXTRA_TENANT_TABLES))
 
 
 # --- choosing the tenant -------------------------------------------------------------------
@@ -274,11 +277,12 @@ def reserve_ids(session: Session, tenant_id: int, table_name: str, count: int) -
     return int(session.connection().execute(upsert).scalar_one())
 
 
-# The audit module registers itself here so that isolation does not import it (no cycle).
+# Hooks called before each flush with its tenant rows (new, changed, deleted): the audit
+# trail and the report summaries register themselves here, so isolation imports neither.
 _audit_hooks: list[Any] = []
 
 
-def register_audit_hook(hook: Any) -> None:
+def register_flush_hook(hook: Any) -> None:
     _audit_hooks.append(hook)
 
 

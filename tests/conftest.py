@@ -24,6 +24,7 @@ from app.config import Settings
 from app.db import Base
 from app.extensions import db, limiter
 from app.mail import outbox
+from app.reports import summaries
 from tenants.isolation import tenant_scope
 from tenants.models import Membership, Role, Tenant, TenantKind
 from tests.support.database import DatabaseUnderTest, provide_database
@@ -127,6 +128,10 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     with flask_app.app_context():
         db.remove()
     engine = create_engine(database.owner_url)
+    # Whatever the test wrote, through whichever screen or service, the report's monthly
+    # summaries must still equal what the records give.
+    with engine.connect() as connection:
+        stale = summaries.differences(connection)
     tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as connection:
         if database.kind == "postgresql":
@@ -139,6 +144,8 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
         outbox().clear()
         limiter.reset()
     flask_app.extensions["renkei_report_cache"].clear()
+    if stale:
+        pytest.fail("report summaries out of date:\n" + "\n".join(stale[:20]))
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """Loading what the report needs, in a fixed number of statements whatever the number of rows.
 
-The large tables are aggregated in SQL (order months by buyer and month, assignments by
-facility and month, deliveries by due day, forecasts by buyer, priority-procurement shares);
+The large tables are read through their monthly summaries (``app.reports.models``: order
+months by buyer and month, assignments by facility and month, priority-procurement shares,
+kept exact on every write) or aggregated in SQL (deliveries by due day, lead times);
 deals, facilities and wages come as plain rows. The arithmetic is in ``kpi.py``. No Flask
 request here: callers pass the session (bound to the workspace), the year and today.
 """
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Final
 
-from sqlalchemy import Float, String, and_, case, cast, func, or_, select, type_coerce
+from sqlalchemy import String, and_, case, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from app.buyers.models import Buyer
@@ -21,7 +22,6 @@ from app.catalogs.models import LostReason
 from app.deals.models import OPEN_STAGES, Deal
 from app.facilities.models import Facility, FacilityWage
 from app.jp import fiscal_year_of, fiscal_year_range, to_jst
-from app.matching.models import Assignment
 from app.orders.models import Delivery, DeliveryStatus, Order, OrderMonth, OrderStatus
 from app.reports import kpi
 from app.reports.kpi import (
@@ -35,6 +35,11 @@ from app.reports.kpi import (
     Period,
     ProcurementRow,
     WageRow,
+)
+from app.reports.models import (
+    report_buyer_months,
+    report_facility_months,
+    report_procurement_months,
 )
 from tenants.isolation import current_tenant_id
 
@@ -124,14 +129,6 @@ def load_deals(session: Session, first: Period, last: Period) -> list[DealRow]:
     return [DealRow(*row) for row in rows]
 
 
-def _live_orders() -> Any:
-    return and_(
-        Order.tenant_id == OrderMonth.tenant_id,
-        Order.id == OrderMonth.order_id,
-        Order.archived_at.is_(None),
-    )
-
-
 def load_buyer_months(
     session: Session,
     first: Period,
@@ -139,12 +136,13 @@ def load_buyer_months(
     monthly_from: date | None = None,
     forecast_year: Period | None = None,
 ) -> tuple[list[BuyerMonth], list[BuyerForecast]]:
-    """Actual amounts placed per buyer and month. Months before ``monthly_from`` (older years
-    of a trend) come summed per fiscal year and dated its April, except each year's ARR month:
-    that is all their headline needs, in a fraction of the rows. The same pass sums the
-    forecasts of ``forecast_year`` per buyer (its months where forecast and actual are both
-    known), so the order months are read once."""
-    month = OrderMonth.month
+    """Actual amounts placed per buyer and month (from the monthly summaries). Months before
+    ``monthly_from`` (older years of a trend) come summed per fiscal year and dated its April,
+    except each year's ARR month: that is all their headline needs, in a fraction of the rows.
+    The same pass sums the forecasts of ``forecast_year`` per buyer (its months where forecast
+    and actual are both known)."""
+    summary = report_buyer_months.c
+    month = summary.month
     bucket: Any = month
     if monthly_from is not None and monthly_from > first.start:
         older = [
@@ -158,22 +156,21 @@ def load_buyer_months(
             *((month.between(q.start, q.end), q.start) for q in older),
             else_=month,
         )
-    forecast = OrderMonth.forecast_amount
-    actual = OrderMonth.actual_amount
     rows = session.execute(
         select(
-            Order.buyer_id,
+            summary.buyer_id,
             bucket,
-            func.sum(actual),
-            func.count(forecast),  # actual is known in every row; forecast may not be
-            func.sum(forecast),
-            func.sum(func.abs(actual - forecast)),
-            func.sum(case((forecast.is_not(None), actual), else_=None)),
+            func.sum(summary.actual),
+            func.sum(summary.forecast_months),
+            func.sum(summary.forecast),
+            func.sum(summary.forecast_error),
+            func.sum(summary.forecast_actual),
         )
-        .select_from(OrderMonth)
-        .join(Order, _live_orders())
-        .where(actual.is_not(None), month.between(first.start, last.end))
-        .group_by(Order.buyer_id, bucket)
+        .where(
+            summary.tenant_id == current_tenant_id(session),
+            month.between(first.start, last.end),
+        )
+        .group_by(summary.buyer_id, bucket)
     )
     buyer_months: list[BuyerMonth] = []
     sums: dict[int, list[int]] = {}
@@ -229,21 +226,21 @@ def load_facility_years(
 ) -> tuple[list[FacilityMonth], list[FacilityMonth]]:
     """Assigned hours per facility and fiscal year, each dated the first month of its year
     (enough for "received work in the year"), and per facility and month of ``detail``
-    (utilisation): one pass over the assignments."""
+    (utilisation): one pass over the monthly summaries."""
+    summary = report_facility_months.c
     years = range(first.fiscal_year, last.fiscal_year + 1)
     bucket = case(
-        *(
-            ((Assignment.month.between(detail.start, detail.end), Assignment.month),)
-            if detail is not None
-            else ()
-        ),
-        *((Assignment.month.between(*fiscal_year_range(year)), date(year, 4, 1)) for year in years),
+        *(((summary.month.between(detail.start, detail.end), summary.month),) if detail else ()),
+        *((summary.month.between(*fiscal_year_range(year)), date(year, 4, 1)) for year in years),
         else_=None,
     )
     rows = session.execute(
-        select(Assignment.facility_id, bucket, func.sum(Assignment.hours))
-        .where(Assignment.month.between(first.start, last.end))
-        .group_by(Assignment.facility_id, bucket)
+        select(summary.facility_id, bucket, func.sum(summary.hours))
+        .where(
+            summary.tenant_id == current_tenant_id(session),
+            summary.month.between(first.start, last.end),
+        )
+        .group_by(summary.facility_id, bucket)
     )
     by_year: dict[tuple[int, date], float] = {}
     months: list[FacilityMonth] = []
@@ -364,44 +361,17 @@ def load_procurement(
     session: Session, p: Period, buyer_months: Sequence[BuyerMonth]
 ) -> list[ProcurementRow]:
     """Actual amounts of the year's order months by buyer type, shared among that month's
-    assignments by hours (by quantity when none were recorded): one statement over the
-    year's assignments, and one for the buyers that are the municipality. What is not shared
-    (months nobody was assigned to) is the rest of the year's order total."""
-    month_key = (Assignment.order_id, Assignment.month)
-    hours_of_month = func.sum(Assignment.hours).over(partition_by=month_key)
-    quantity_of_month = func.sum(Assignment.quantity).over(partition_by=month_key)
-    shares = (
-        select(
-            Assignment.order_id.label("order_id"),
-            Assignment.month.label("month"),
-            Facility.kind.label("kind"),
-            case(
-                (hours_of_month > 0, Assignment.hours / hours_of_month),
-                else_=Assignment.quantity / quantity_of_month,
-            ).label("share"),
-        )
-        .join(
-            Facility,
-            and_(Facility.tenant_id == Assignment.tenant_id, Facility.id == Assignment.facility_id),
-        )
-        .where(Assignment.order_id.is_not(None), Assignment.month.between(p.start, p.end))
-        .subquery()
-    )
+    assignments by hours (by quantity when none were recorded; summed month by month in
+    ``report_procurement_months``), and the buyers that are the municipality. What is not
+    shared (months nobody was assigned to) is the rest of the year's order total."""
+    summary = report_procurement_months.c
     allocated = session.execute(
-        select(
-            Buyer.is_municipality,
-            shares.c.kind,
-            func.sum(cast(OrderMonth.actual_amount, Float) * shares.c.share),
+        select(summary.municipality, summary.facility_kind, func.sum(summary.amount))
+        .where(
+            summary.tenant_id == current_tenant_id(session),
+            summary.month.between(p.start, p.end),
         )
-        .select_from(OrderMonth)
-        .join(Order, _live_orders())
-        .join(Buyer, and_(Buyer.tenant_id == Order.tenant_id, Buyer.id == Order.buyer_id))
-        .join(
-            shares,
-            and_(shares.c.order_id == OrderMonth.order_id, shares.c.month == OrderMonth.month),
-        )
-        .where(OrderMonth.actual_amount.is_not(None), OrderMonth.month.between(p.start, p.end))
-        .group_by(Buyer.is_municipality, shares.c.kind)
+        .group_by(summary.municipality, summary.facility_kind)
     ).all()
     municipal = set(session.scalars(select(Buyer.id).where(Buyer.is_municipality.is_(True))))
     rows = [

@@ -52,7 +52,7 @@ from typing import Any
 from urllib.parse import quote
 
 import psycopg
-from sqlalchemy import Column, Table
+from sqlalchemy import Column, Table, create_engine
 from sqlalchemy.engine import make_url
 
 from app import models as all_models
@@ -62,6 +62,7 @@ from app.db import Base
 from app.deals.models import DealStage
 from app.facilities.models import FacilityKind, FacilityStatus
 from app.orders.models import DeliveryStatus, OrderStatus
+from app.reports import summaries
 from app.timeline.models import EntryKind
 from tests.support.database import (
     create_postgres_database,
@@ -536,6 +537,11 @@ class Dataset:
                 f"(SELECT max(id) FROM {table}))"
             )
         connection.commit()
+        # Written around the ORM, so the report's monthly summaries are built here.
+        owner = create_engine(self.owner_url)
+        with owner.begin() as summary_connection:
+            summaries.rebuild(summary_connection)
+        owner.dispose()
         connection.autocommit = True
         connection.execute("VACUUM ANALYZE")  # the steady state of a database in use
 
