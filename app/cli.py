@@ -1,4 +1,5 @@
-"""Command line: `flask --app wsgi` db-upgrade, demo, grant-app-role, support-user, citus-sql."""
+"""Command line: `flask --app wsgi` db-upgrade, demo, grant-app-role, support-user, citus-sql,
+report-summaries."""
 
 from __future__ import annotations
 
@@ -45,6 +46,27 @@ def register_cli(app: Flask) -> None:
         from tenants.citus import distribution_sql
 
         click.echo(distribution_sql(Base.metadata), nl=False)
+
+    @app.cli.command("report-summaries")
+    @click.option("--check", is_flag=True, help="Only list the rows that differ from the records.")
+    def report_summaries(check: bool) -> None:
+        """Rebuild the report's monthly summaries of every workspace from the records (after
+        rows were written around the app, e.g. a hand-made SQL fix); --check only compares."""
+        from app.reports import summaries
+
+        engine = create_engine(current_app.extensions["renkei_settings"].migration_database_url)
+        with engine.begin() as connection:
+            if check:
+                found = summaries.differences(connection)
+                for line in found:
+                    click.echo(line)
+                click.echo(f"{len(found)} summary rows differ from the records")
+            else:
+                summaries.rebuild(connection)
+                click.echo("report summaries rebuilt")
+        engine.dispose()
+        if check and found:
+            raise SystemExit(1)
 
     @app.cli.command("demo")
     def demo() -> None:
