@@ -193,7 +193,8 @@ class DealRow(NamedTuple):
 
 
 class BuyerMonth(NamedTuple):
-    """The actual amount placed with facilities for one buyer in one month (all its orders)."""
+    """The actual amount placed with facilities for one buyer in one month (all its orders),
+    or in a span of months dated its last day (``service.load_buyer_months``)."""
 
     buyer_id: int
     month: date
@@ -403,12 +404,24 @@ def headline(
     facility_months: Sequence[FacilityMonth],
     wages: Sequence[WageRow],
 ) -> Headline:
+    return headline_of(p, deal_figures(deals, p), buyer_months, facilities, facility_months, wages)
+
+
+def headline_of(
+    p: Period,
+    deal_figures_of_year: dict[str, int],
+    buyer_months: Sequence[BuyerMonth],
+    facilities: Sequence[FacilityRow],
+    facility_months: Sequence[FacilityMonth],
+    wages: Sequence[WageRow],
+) -> Headline:
+    """``headline`` from the year's deal figures (``deal_figures``, or their SQL twin)."""
     taking_part = participating(facilities, p)
     worked = active_ids(facility_months, p)
     weighted = [c for c in wage_changes(facilities, wages, p) if c.workers > 0]
     return Headline(
         fiscal_year=p.fiscal_year,
-        **deal_figures(deals, p),
+        **deal_figures_of_year,
         **order_figures(buyer_months, p),  # type: ignore[arg-type]
         participating=len(taking_part),
         active=sum(1 for f in taking_part if f.id in worked),
@@ -986,10 +999,17 @@ def procurement(rows: Iterable[ProcurementRow]) -> Procurement:
 # --- monthly trend ------------------------------------------------------------------------------
 
 
-def monthly_totals(buyer_months: Iterable[BuyerMonth], p: Period) -> list[int]:
+class MonthTotal(NamedTuple):
+    """The actual amount placed with facilities in one month (all buyers)."""
+
+    month: date
+    actual: int
+
+
+def monthly_totals(months: Iterable[BuyerMonth | MonthTotal], p: Period) -> list[int]:
     """The order total of each month of the year, April to March."""
     totals = dict.fromkeys(p.months, 0)
-    for row in buyer_months:
+    for row in months:
         if row.month in totals:
             totals[row.month] += row.actual
     return [totals[month] for month in p.months]

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.buyers.models import Buyer
 from app.catalogs.models import LostReason
-from app.deals.models import OPEN_STAGES, Deal
+from app.deals.models import CLOSED_STAGES, Deal
 from app.facilities.models import Facility, FacilityWage
 from app.jp import fiscal_year_of, fiscal_year_range, to_jst
 from app.orders.models import Delivery, DeliveryStatus, Order, OrderMonth, OrderStatus
@@ -32,6 +32,7 @@ from app.reports.kpi import (
     FacilityMonth,
     FacilityRow,
     Headline,
+    MonthTotal,
     Period,
     ProcurementRow,
     WageRow,
@@ -51,7 +52,8 @@ TREND_YEARS: Final = 3
 class Rows:
     """The plain rows of a window of fiscal years."""
 
-    deals: list[DealRow]
+    deal_figures: dict[int, dict[str, int]]  # by fiscal year (kpi.deal_figures)
+    deals: list[DealRow]  # opened or decided in the year shown in detail
     buyer_months: list[BuyerMonth]
     facilities: list[FacilityRow]
     facility_months: list[FacilityMonth]  # by year (see load_facility_years)
@@ -103,9 +105,71 @@ class Report:
 # --- rows ------------------------------------------------------------------------------------
 
 
-def load_deals(session: Session, first: Period, last: Period) -> list[DealRow]:
-    """Deals that can be in the pipeline of a year from ``first`` to ``last``. Stages come as
-    their stored strings (the enum conversion of thousands of rows is measurable)."""
+def years_between(first: Period, last: Period) -> list[Period]:
+    return [kpi.period(year, last.today) for year in range(first.fiscal_year, last.fiscal_year + 1)]
+
+
+def _closed_on() -> Any:
+    """SQL for ``DealRow.closed``: the day a deal was won or lost (its opening day if never
+    recorded); NULL while it is open."""
+    return case(
+        (Deal.stage.in_(CLOSED_STAGES), func.coalesce(Deal.closed_on, Deal.opened_on)), else_=None
+    )
+
+
+def load_deal_figures(session: Session, years: Sequence[Period]) -> dict[int, dict[str, int]]:
+    """``kpi.deal_figures`` of each year, summed in SQL in one statement: the pipeline of a
+    year reaches back to every deal still open, thousands of rows that need not travel.
+    ``tests/reports/test_service.py`` holds the two to the same figures."""
+    first, last = min(q.start for q in years), max(q.end for q in years)
+    closed_on = _closed_on()
+    # The closing day computed once per deal, not in each of the fifteen sums.
+    window = (
+        select(
+            Deal.buyer_id,
+            Deal.amount,
+            type_coerce(Deal.stage, String).label("stage"),
+            Deal.opened_on,
+            closed_on.label("closed"),
+        )
+        .where(
+            Deal.archived_at.is_(None),
+            Deal.opened_on <= last,
+            or_(closed_on.is_(None), closed_on >= first),
+        )
+        .subquery()
+    )
+    deal = window.c
+    columns: list[Any] = []
+    for q in years:
+        in_pipeline = and_(
+            deal.opened_on <= q.end, or_(deal.closed.is_(None), deal.closed >= q.start)
+        )
+        open_at_end = or_(deal.closed.is_(None), deal.closed > q.end)
+
+        def amount_if(condition: Any) -> Any:
+            return func.coalesce(func.sum(case((condition, deal.amount), else_=0)), 0)
+
+        columns += [
+            func.count(case((in_pipeline, deal.buyer_id), else_=None).distinct()),
+            amount_if(in_pipeline),
+            amount_if(and_(in_pipeline, ~open_at_end, deal.stage == kpi.WON)),
+            amount_if(and_(in_pipeline, ~open_at_end, deal.stage == kpi.LOST)),
+            amount_if(and_(in_pipeline, open_at_end)),
+        ]
+    row = session.execute(select(*columns)).one()
+    keys = ("lead_customers", "deal_amount", "won_amount", "lost_amount", "open_amount")
+    return {
+        q.fiscal_year: {key: int(row[n * len(keys) + k] or 0) for k, key in enumerate(keys)}
+        for n, q in enumerate(years)
+    }
+
+
+def load_deals(session: Session, p: Period) -> list[DealRow]:
+    """Deals opened or decided in the year: what its conversion, funnel, win rates, lost
+    reasons and up-sell count. Stages come as their stored strings (the enum conversion of
+    thousands of rows is measurable)."""
+    closed = _closed_on()
     rows = session.execute(
         select(
             Deal.id,
@@ -118,44 +182,32 @@ def load_deals(session: Session, first: Period, last: Period) -> list[DealRow]:
             type_coerce(Deal.furthest_stage, String),
         ).where(
             Deal.archived_at.is_(None),
-            Deal.opened_on <= last.end,
-            # Open deals have no closing day; a closed deal without one closes on opening.
-            or_(
-                Deal.stage.in_(OPEN_STAGES),
-                func.coalesce(Deal.closed_on, Deal.opened_on) >= first.start,
-            ),
+            or_(Deal.opened_on.between(p.start, p.end), closed.between(p.start, p.end)),
         )
     )
     return [DealRow(*row) for row in rows]
 
 
 def load_buyer_months(
-    session: Session,
-    first: Period,
-    last: Period,
-    monthly_from: date | None = None,
-    forecast_year: Period | None = None,
+    session: Session, first: Period, last: Period, forecast_year: Period | None = None
 ) -> tuple[list[BuyerMonth], list[BuyerForecast]]:
-    """Actual amounts placed per buyer and month (from the monthly summaries). Months before
-    ``monthly_from`` (older years of a trend) come summed per fiscal year and dated its April,
-    except each year's ARR month: that is all their headline needs, in a fraction of the rows.
-    The same pass sums the forecasts of ``forecast_year`` per buyer (its months where forecast
-    and actual are both known)."""
+    """Actual amounts placed per buyer (from the monthly summaries): for each fiscal year
+    from ``first`` to ``last`` one row dated the year's last day (March 31, never the first
+    of a month), and one for the year's ARR month dated that month. That is all the headline
+    figures, up-sell and procurement need, in a row or two per buyer and year. The same pass
+    sums the forecasts of ``forecast_year`` per buyer (its months where forecast and actual
+    are both known)."""
     summary = report_buyer_months.c
     month = summary.month
-    bucket: Any = month
-    if monthly_from is not None and monthly_from > first.start:
-        older = [
-            kpi.period(year, last.today)
-            for year in range(first.fiscal_year, fiscal_year_of(monthly_from))
-        ]
-        kept = [q.arr_month for q in older if q.arr_month is not None]
-        bucket = case(
-            (month >= monthly_from, month),
-            (month.in_(kept), month),
-            *((month.between(q.start, q.end), q.start) for q in older),
-            else_=month,
-        )
+    years = [
+        kpi.period(year, last.today) for year in range(first.fiscal_year, last.fiscal_year + 1)
+    ]
+    arr_months = [q.arr_month for q in years if q.arr_month is not None]
+    bucket = case(
+        (month.in_(arr_months), month),
+        *((month.between(q.start, q.end), q.end) for q in years),
+        else_=month,
+    )
     rows = session.execute(
         select(
             summary.buyer_id,
@@ -184,6 +236,20 @@ def load_buyer_months(
             line[3] += int(actuals or 0)
     forecast_rows = [BuyerForecast(buyer_id, *line) for buyer_id, line in sums.items()]
     return buyer_months, forecast_rows
+
+
+def load_month_totals(session: Session, first: Period, last: Period) -> list[MonthTotal]:
+    """The order total of each month from ``first`` to ``last`` (all buyers)."""
+    summary = report_buyer_months.c
+    rows = session.execute(
+        select(summary.month, func.sum(summary.actual))
+        .where(
+            summary.tenant_id == current_tenant_id(session),
+            summary.month.between(first.start, last.end),
+        )
+        .group_by(summary.month)
+    )
+    return [MonthTotal(month, int(total or 0)) for month, total in rows]
 
 
 def enrolled_on(participating_since: date | None, created_at: Any) -> date:
@@ -268,19 +334,14 @@ def load_wages(session: Session, first: Period, last: Period) -> list[WageRow]:
     return [WageRow(*row) for row in rows]
 
 
-def load_rows(
-    session: Session,
-    first: Period,
-    last: Period,
-    monthly_from: date | None = None,
-    detail: Period | None = None,
-) -> Rows:
-    """Five statements for any number of years and records; with ``detail``, that year's
-    forecasts and monthly hours come in the same statements."""
-    buyer_months, forecasts = load_buyer_months(session, first, last, monthly_from, detail)
+def load_rows(session: Session, first: Period, last: Period, detail: Period | None = None) -> Rows:
+    """Five statements for any number of years and records (six with ``detail``: that year's
+    deals; its forecasts and monthly hours come in the same statements)."""
+    buyer_months, forecasts = load_buyer_months(session, first, last, detail)
     facility_years, facility_months = load_facility_years(session, first, last, detail)
     return Rows(
-        deals=load_deals(session, first, last),
+        deal_figures=load_deal_figures(session, years_between(first, last)),
+        deals=load_deals(session, detail) if detail is not None else [],
         buyer_months=buyer_months,
         facilities=load_facilities(session),
         facility_months=facility_years,
@@ -291,10 +352,10 @@ def load_rows(
 
 
 def headline(rows: Rows, p: Period) -> Headline:
-    """One year's headline: its own months only (the rows may span several years)."""
-    return kpi.headline(
+    """One year's headline: its own rows only (the rows may span several years)."""
+    return kpi.headline_of(
         p,
-        rows.deals,
+        rows.deal_figures[p.fiscal_year],
         [row for row in rows.buyer_months if p.start <= row.month <= p.end],
         rows.facilities,
         [row for row in rows.facility_months if p.start <= row.month <= p.end],
@@ -429,12 +490,12 @@ def _names(session: Session, model: Any, label: Any, ids: Sequence[int]) -> dict
 
 
 def build_report(session: Session, fiscal_year: int, today: date) -> Report:
-    """Everything the report page, its charts and exports show: fourteen statements."""
+    """Everything the report page, its charts and exports show: sixteen statements."""
     p = kpi.period(fiscal_year, today)
     periods = [kpi.period(fiscal_year - back, today) for back in range(TREND_YEARS - 1, -1, -1)]
     previous = p.previous()
-    # Month by month for this year and the last; the older years of the trend by year.
-    rows = load_rows(session, periods[0], p, monthly_from=previous.start, detail=p)
+    rows = load_rows(session, periods[0], p, detail=p)
+    month_totals = load_month_totals(session, previous, p)
     headlines = {q.fiscal_year: headline(rows, q) for q in periods}
     forecasts, forecast_total = kpi.forecast_lines(rows.forecasts)
     lost_reasons = kpi.lost_by_reason(rows.deals, p)
@@ -446,8 +507,8 @@ def build_report(session: Session, fiscal_year: int, today: date) -> Report:
         period=p,
         periods=periods,
         headlines=headlines,
-        monthly=kpi.monthly_totals(rows.buyer_months, p),
-        monthly_previous=kpi.monthly_totals(rows.buyer_months, previous),
+        monthly=kpi.monthly_totals(month_totals, p),
+        monthly_previous=kpi.monthly_totals(month_totals, previous),
         conversion=kpi.conversion(rows.deals, p),
         funnel=kpi.funnel(rows.deals, p),
         win_rates=kpi.win_rate_by_stage(rows.deals, p),

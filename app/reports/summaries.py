@@ -15,9 +15,11 @@ Every write of tenant rows goes through a flush (no Core-level bulk writes in th
 audit trail relies on the same fact). Bulk loads that bypass the ORM (the benchmarks' data
 generators) call ``rebuild`` afterwards; so does ``flask reports rebuild-summaries``.
 
-On PostgreSQL two transactions refreshing the same workspace take turns (a transaction-level
-advisory lock per workspace): the second one's statements then see the first one's committed
-records, so neither overwrites the other's months with sums that miss a write.
+Two transactions refreshing the same workspace must take turns, so that the second one's
+statements see the first one's committed records and neither writes sums that miss the other's
+write. They already do (each audited flush holds the workspace's audit id counter row until
+commit); on PostgreSQL a transaction-level advisory lock per workspace says so explicitly, so
+the summaries do not rest on how audit ids are numbered.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ MonthsOrAll = Collection[date] | str
 
 
 def _month_filter(column: Any, months: MonthsOrAll) -> Any:
-    return True if months == ALL_MONTHS else column.in_(sorted(months))  # type: ignore[arg-type]
+    return True if months == ALL_MONTHS else column.in_(sorted(months))
 
 
 def _tenant_filter(column: Any, tenant_id: int | None) -> Any:

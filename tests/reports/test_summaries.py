@@ -224,9 +224,9 @@ def test_a_write_around_the_app_is_found_and_rebuilt(
 
 @pytest.mark.postgres_only
 def test_two_writers_of_one_workspace_take_turns(app, owner, arrange, world, order):
-    """Two transactions changing the same month of a workspace: the second refresh waits for
-    the first to commit, then sums both (without the lock it would miss the first's rows or
-    collide with them)."""
+    """Two transactions changing the same month of a workspace: the second waits for the
+    first to commit, then sums both (refreshing side by side, it would miss the first's
+    change or collide with its rows)."""
     import threading
 
     from app.extensions import db

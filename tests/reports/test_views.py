@@ -134,9 +134,9 @@ def test_query_count_of_the_report_page_does_not_grow(
     assert response.status_code == 200
     assert len(query_counter) == few, query_counter
     # Pinned: user, workspace, membership, switcher (and 3 set_config on PostgreSQL), the
-    # data version, then the report's 14 statements and the 2 of the year picker.
+    # data version, then the report's 16 statements and the 2 of the year picker.
     shell = 4 + (3 if database.kind == "postgresql" else 0)
-    assert few == shell + 1 + 14 + 2
+    assert few == shell + 1 + 16 + 2
     assert "追加企業0" in response.text  # the forecast table names the buyers it shows
     # Unchanged data: the built report is reused, only its version is read.
     query_counter.clear()
