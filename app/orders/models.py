@@ -39,7 +39,8 @@ class Order(TenantScoped, Timestamps, Archivable, Base):
         tenant_fk("deal_id", "deals"),
         tenant_fk("agreement_id", "agreements"),
         UniqueConstraint("tenant_id", "deal_id"),
-        Index("ix_orders_tenant_buyer", "tenant_id", "buyer_id"),
+        # A buyer's orders by day: "had it ordered before this year?" stops at the first.
+        Index("ix_orders_tenant_buyer_confirmed", "tenant_id", "buyer_id", "confirmed_on"),
         Index("ix_orders_tenant_status", "tenant_id", "status"),
         Index("ix_orders_tenant_confirmed", "tenant_id", "confirmed_on", "id"),
     )

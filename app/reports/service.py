@@ -182,7 +182,8 @@ def load_deals(session: Session, p: Period) -> list[DealRow]:
             type_coerce(Deal.furthest_stage, String),
         ).where(
             Deal.archived_at.is_(None),
-            or_(Deal.opened_on.between(p.start, p.end), closed.between(p.start, p.end)),
+            Deal.opened_on <= p.end,  # a deal closes on or after its opening day
+            or_(Deal.opened_on >= p.start, closed.between(p.start, p.end)),
         )
     )
     return [DealRow(*row) for row in rows]
@@ -378,14 +379,20 @@ def load_lead_times(session: Session, p: Period) -> list[tuple[date, date | None
 
 
 def load_existing_customers(session: Session, p: Period) -> set[int]:
-    """Buyers with an order confirmed before the year began (one pass over the orders, by
-    buyer: cheaper than a probe per buyer on SQLite, whose planner takes the date index)."""
-    rows = session.execute(
-        select(Order.buyer_id, func.min(Order.confirmed_on))
-        .where(Order.archived_at.is_(None), Order.status != OrderStatus.CANCELLED)
-        .group_by(Order.buyer_id)
+    """Buyers with an order confirmed before the year began: one probe per buyer along the
+    orders' (buyer, confirmed day) index, which stops at the first such order."""
+    earlier_order = (
+        select(Order.id)
+        .where(
+            Order.tenant_id == Buyer.tenant_id,
+            Order.buyer_id == Buyer.id,
+            Order.confirmed_on < p.start,
+            Order.archived_at.is_(None),
+            Order.status != OrderStatus.CANCELLED,
+        )
+        .exists()
     )
-    return {buyer_id for buyer_id, first in rows if first < p.start}
+    return set(session.scalars(select(Buyer.id).where(earlier_order)))
 
 
 def load_delivery_days(session: Session, p: Period, today: date) -> list[DeliveryDay]:

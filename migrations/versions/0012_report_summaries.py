@@ -1,4 +1,4 @@
-"""monthly summaries for the fiscal-year report
+"""monthly summaries for the fiscal-year report; indexes for its deal sums and buyer probes
 
 Revision ID: 0012
 Revises: 0011
@@ -123,6 +123,28 @@ def upgrade() -> None:
     )
     for statement in FILL:
         op.execute(statement)
+    # The report's "ordered before this year?" probe per buyer walks this index.
+    op.drop_index("ix_orders_tenant_buyer", table_name="orders")
+    op.create_index(
+        "ix_orders_tenant_buyer_confirmed", "orders", ["tenant_id", "buyer_id", "confirmed_on"]
+    )
+    # Covers the report's reads of the deals of its years (sums and the year's own deals).
+    op.create_index(
+        "ix_deals_report",
+        "deals",
+        [
+            "tenant_id",
+            "opened_on",
+            "stage",
+            "closed_on",
+            "buyer_id",
+            "amount",
+            "archived_at",
+            "lost_reason_id",
+            "furthest_stage",
+            "id",
+        ],
+    )
     if op.get_bind().dialect.name == "postgresql":
         for table in TABLES:
             for statement in rls.enable(table):
@@ -134,5 +156,8 @@ def downgrade() -> None:
         for table in TABLES:
             for statement in rls.disable(table):
                 op.execute(statement)
+    op.drop_index("ix_deals_report", table_name="deals")
+    op.drop_index("ix_orders_tenant_buyer_confirmed", table_name="orders")
+    op.create_index("ix_orders_tenant_buyer", "orders", ["tenant_id", "buyer_id"])
     for table in reversed(TABLES):
         op.drop_table(table)

@@ -537,13 +537,15 @@ class Dataset:
                 f"(SELECT max(id) FROM {table}))"
             )
         connection.commit()
-        # Written around the ORM, so the report's monthly summaries are built here.
+        connection.autocommit = True
+        connection.execute("VACUUM ANALYZE")  # the steady state of a database in use
+        # Written around the ORM, so the report's monthly summaries are built here (after
+        # ANALYZE: the planner needs the tables' sizes for the rebuild's joins).
         owner = create_engine(self.owner_url)
         with owner.begin() as summary_connection:
             summaries.rebuild(summary_connection)
         owner.dispose()
-        connection.autocommit = True
-        connection.execute("VACUUM ANALYZE")  # the steady state of a database in use
+        connection.execute("ANALYZE")
 
     def rows(self) -> int:
         with self.connect() as connection:
