@@ -88,3 +88,11 @@ def worker_exit(server: Any, worker: Any) -> None:
         worker.log.info("waiting for %d background job(s)", jobs.running())
         if not jobs.drain(max(1.0, min(graceful_timeout, timeout) - 5.0)):
             worker.log.warning("background job(s) still running at exit: interrupted")
+
+
+def post_worker_init(worker: Any) -> None:
+    """After a worker has loaded the app: start-up objects leave the garbage collector's
+    view, so full collections stay short (app.factory.freeze_startup_objects)."""
+    from app.factory import freeze_startup_objects
+
+    freeze_startup_objects()

@@ -36,6 +36,7 @@ from sqlalchemy.engine import Connection, Engine
 from app import create_app
 from app import models as all_models
 from app.db import Base, utcnow
+from app.factory import freeze_startup_objects
 from app.reports import summaries
 from tests.bench.bench_lists import hash_password_offline
 from tests.conftest import CsrfClient, make_settings
@@ -275,6 +276,7 @@ def main() -> None:
         )
         app = create_app(make_settings(database, directory / "instance"))
         app.test_client_class = CsrfClient
+        freeze_startup_objects()  # as each gunicorn worker does (infra/gunicorn.conf.py)
         statements: list[int] = [0]
         with app.app_context():
             from app.auth.models import User

@@ -57,9 +57,21 @@ def test_gunicorn_config_names_only_real_settings():
     }  # fmt: skip
     assert ours - known == set(), "misspelt settings are silently ignored by gunicorn"
     assert callable(values["worker_exit"])  # waits for background jobs
+    assert callable(values["post_worker_init"])  # freezes start-up objects
     assert values["worker_class"] == "gthread"
     assert values["accesslog"] is None  # the app logs requests itself, without addresses
     assert values["preload_app"] is False
+
+
+def test_a_worker_takes_its_start_up_objects_out_of_the_collectors_sight():
+    import gc
+
+    before = gc.get_freeze_count()
+    try:
+        gunicorn_settings()["post_worker_init"](None)  # type: ignore[operator]
+        assert gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()
 
 
 def test_stop_timeouts_leave_room_for_the_graceful_timeout():
