@@ -13,7 +13,7 @@ month:
 
 Every write of tenant rows goes through a flush (no Core-level bulk writes in the app; the
 audit trail relies on the same fact). Bulk loads that bypass the ORM (the benchmarks' data
-generators) call ``rebuild`` afterwards; so does ``flask reports rebuild-summaries``.
+generators) call ``rebuild`` afterwards, as does ``flask --app wsgi report-summaries``.
 
 Two transactions refreshing the same workspace must take turns, so that the second one's
 statements see the first one's committed records and neither writes sums that miss the other's
