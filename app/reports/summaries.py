@@ -133,7 +133,9 @@ def facility_month_rows(tenant_id: int | None, months: MonthsOrAll = ALL_MONTHS)
 
 def procurement_month_rows(tenant_id: int | None, months: MonthsOrAll = ALL_MONTHS) -> Select[Any]:
     a = _assignment
-    order_month = (a.c.tenant_id, a.c.order_id, a.c.month)
+    # "+ 0": the order id as an expression, so that SQLite reads the month's assignments
+    # along the (month, ...) index rather than the whole workspace's in order id order.
+    order_month = (a.c.tenant_id, a.c.month, a.c.order_id + 0)
     hours_of_month = func.sum(a.c.hours).over(partition_by=order_month)
     quantity_of_month = func.sum(a.c.quantity).over(partition_by=order_month)
     shares = (
@@ -151,11 +153,10 @@ def procurement_month_rows(tenant_id: int | None, months: MonthsOrAll = ALL_MONT
             _facility,
             and_(_facility.c.tenant_id == a.c.tenant_id, _facility.c.id == a.c.facility_id),
         )
-        .where(
-            _tenant_filter(a.c.tenant_id, tenant_id),
-            a.c.order_id.is_not(None),
-            _month_filter(a.c.month, months),
-        )
+        # Assignments without an order (a deal's trial) share among themselves and then
+        # join no order month. Not filtered out here: "order_id IS NOT NULL" leads SQLite
+        # to walk the (order, month) index over the whole workspace instead of the month's.
+        .where(_tenant_filter(a.c.tenant_id, tenant_id), _month_filter(a.c.month, months))
         .subquery()
     )
     return (
