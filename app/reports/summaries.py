@@ -72,6 +72,13 @@ _assignment = Assignment.__table__
 
 MonthsOrAll = Collection[date] | str
 
+# Order months count while their order is not archived.
+_OF_A_LIVE_ORDER = and_(
+    _order.c.tenant_id == _om.c.tenant_id,
+    _order.c.id == _om.c.order_id,
+    _order.c.archived_at.is_(None),
+)
+
 
 def _month_filter(column: Any, months: MonthsOrAll) -> Any:
     return True if months == ALL_MONTHS else column.in_(sorted(months))
@@ -98,14 +105,7 @@ def buyer_month_rows(tenant_id: int | None, months: MonthsOrAll = ALL_MONTHS) ->
             func.coalesce(func.sum(case((forecast.is_not(None), actual), else_=None)), 0),
         )
         .select_from(_om)
-        .join(
-            _order,
-            and_(
-                _order.c.tenant_id == _om.c.tenant_id,
-                _order.c.id == _om.c.order_id,
-                _order.c.archived_at.is_(None),
-            ),
-        )
+        .join(_order, _OF_A_LIVE_ORDER)
         .where(
             _tenant_filter(_om.c.tenant_id, tenant_id),
             actual.is_not(None),
@@ -168,14 +168,7 @@ def procurement_month_rows(tenant_id: int | None, months: MonthsOrAll = ALL_MONT
             func.sum(cast(_om.c.actual_amount, Float) * shares.c.share),
         )
         .select_from(_om)
-        .join(
-            _order,
-            and_(
-                _order.c.tenant_id == _om.c.tenant_id,
-                _order.c.id == _om.c.order_id,
-                _order.c.archived_at.is_(None),
-            ),
-        )
+        .join(_order, _OF_A_LIVE_ORDER)
         .join(
             _buyer, and_(_buyer.c.tenant_id == _order.c.tenant_id, _buyer.c.id == _order.c.buyer_id)
         )
