@@ -182,8 +182,7 @@ def load_deals(session: Session, p: Period) -> list[DealRow]:
             type_coerce(Deal.furthest_stage, String),
         ).where(
             Deal.archived_at.is_(None),
-            Deal.opened_on <= p.end,  # a deal closes on or after its opening day
-            or_(Deal.opened_on >= p.start, closed.between(p.start, p.end)),
+            or_(Deal.opened_on.between(p.start, p.end), closed.between(p.start, p.end)),
         )
     )
     return [DealRow(*row) for row in rows]

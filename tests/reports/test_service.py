@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
+from sqlalchemy import select
+
 from app.buyers.models import Buyer
 from app.db import utcnow
 from app.deals.models import Deal, DealStage
@@ -34,8 +36,9 @@ def add_deals(s, rng: random.Random, buyers: int, count: int) -> None:
                 stage=stage,
                 amount=rng.randint(1, 50) * 10_000,
                 opened_on=opened,
-                # Some decided deals never got a closing day: they close on opening.
-                closed_on=opened + timedelta(days=rng.randint(0, 400))
+                # Some decided deals never got a closing day: they close on opening. A few
+                # were recorded as closed before they were opened (imports allow it).
+                closed_on=opened + timedelta(days=rng.randint(-60, 400))
                 if decided and rng.random() < 0.8
                 else None,
                 furthest_stage=rng.choice([None, *STAGES[:4]]),
@@ -45,8 +48,6 @@ def add_deals(s, rng: random.Random, buyers: int, count: int) -> None:
 
 
 def every_live_deal(s) -> list[DealRow]:
-    from sqlalchemy import select
-
     rows = s.execute(
         select(
             Deal.id,
@@ -78,7 +79,22 @@ def test_deal_figures_in_sql_are_the_kpi_definitions(world, arrange, read):
 
 
 def test_the_years_deals_are_all_its_pipeline_kpis_need(world, arrange, read):
-    arrange(lambda s: add_deals(s, random.Random(7), buyers=8, count=200))
+    def add(s):
+        add_deals(s, random.Random(7), buyers=8, count=200)
+        # Lost in FY2024 by its record, though opened after it ended.
+        buyer_id = s.scalars(select(Buyer.id)).first()
+        s.add(
+            Deal(
+                buyer_id=buyer_id,
+                title="開始日より前に失注",
+                stage=DealStage.LOST,
+                amount=70_000,
+                opened_on=date(2025, 4, 10),
+                closed_on=date(2025, 3, 20),
+            )
+        )
+
+    arrange(add)
     p = kpi.period(2024, TODAY)
     loaded = read(lambda s: service.load_deals(s, p))
     deals = read(every_live_deal)
