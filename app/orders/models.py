@@ -43,6 +43,10 @@ class Order(TenantScoped, Timestamps, Archivable, Base):
         Index("ix_orders_tenant_buyer_confirmed", "tenant_id", "buyer_id", "confirmed_on"),
         Index("ix_orders_tenant_status", "tenant_id", "status"),
         Index("ix_orders_tenant_confirmed", "tenant_id", "confirmed_on", "id"),
+        # Covers the fiscal-year report's assignment lead times (orders of the year).
+        Index(
+            "ix_orders_report", "tenant_id", "confirmed_on", "assigned_on", "status", "archived_at"
+        ),
     )
 
     buyer_id: Mapped[int] = mapped_column(Integer)
@@ -90,6 +94,16 @@ class Delivery(TenantScoped, Timestamps, Base):
             "id",
             postgresql_where=text(OPEN_LOT_CONDITION),
             sqlite_where=text(OPEN_LOT_CONDITION),
+        ),
+        # Covers the fiscal-year report's on-time counts (lots of the year by due day).
+        Index(
+            "ix_deliveries_report",
+            "tenant_id",
+            "original_due_on",
+            "order_id",
+            "status",
+            "delivered_on",
+            "revised_due_on",
         ),
     )
 
