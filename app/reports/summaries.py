@@ -216,11 +216,8 @@ def refresh(connection: Connection, tenant_id: int, months: MonthsOrAll) -> None
         )
 
 
-def rebuild(connection: Connection, tenant_id: int | None = None) -> None:
-    """Every summary row of one workspace (or, as the schema owner, of all) from scratch."""
-    if tenant_id is not None:
-        refresh(connection, tenant_id, ALL_MONTHS)
-        return
+def rebuild(connection: Connection) -> None:
+    """Every summary row of every workspace from scratch (as the schema owner)."""
     for table, rows in SOURCES:
         connection.execute(delete(table))
         connection.execute(insert(table).from_select([c.name for c in table.c], rows(None)))
