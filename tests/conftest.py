@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.orm import Session
 
 import app.models
@@ -21,7 +21,6 @@ from app import models as all_models  # noqa: F401  (every table on the metadata
 from app.auth.models import User
 from app.auth.service import create_user
 from app.config import Settings
-from app.db import Base
 from app.extensions import db, limiter
 from app.mail import outbox
 from app.reports import summaries
@@ -35,8 +34,15 @@ from tests.support.storage import (  # noqa: F401  (fixtures: real S3 on loopbac
     s3_storage,
     storage,
 )
+from tests.support.tables import Snapshot, Tables
 
 PASSWORD = "correct horse battery"
+
+# The tables the report summaries are computed from, and the summaries themselves: while all
+# are empty there is nothing to compare after a test.
+SUMMARY_INPUTS = frozenset(
+    {"order_months", "assignments"} | {table.name for table, _rows in summaries.SOURCES}
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -116,6 +122,14 @@ def dispose(flask_app: Flask) -> None:
         db.engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def tables(database: DatabaseUnderTest) -> Iterator[Tables]:
+    """The schema's tables, seen through the owner's connection (cleaning, snapshots)."""
+    engine = create_engine(database.owner_url)
+    yield Tables(engine)
+    engine.dispose()
+
+
 @pytest.fixture(autouse=True)
 def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     """Empty every table, the outbox, the rate limits and the built reports after each test
@@ -124,22 +138,15 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     if "app" not in request.fixturenames:
         return
     flask_app: Flask = request.getfixturevalue("app")
-    database: DatabaseUnderTest = request.getfixturevalue("database")
+    tables: Tables = request.getfixturevalue("tables")
     with flask_app.app_context():
         db.remove()
-    engine = create_engine(database.owner_url)
-    # Whatever the test wrote, through whichever screen or service, the report's monthly
-    # summaries must still equal what the records give.
-    with engine.connect() as connection:
-        stale = summaries.differences(connection)
-    tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
-    with engine.begin() as connection:
-        if database.kind == "postgresql":
-            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608
-    engine.dispose()
+    with tables.engine.begin() as connection:
+        written = tables.non_empty(connection)
+        # Whatever the test wrote, through whichever screen or service, the report's monthly
+        # summaries must still equal what the records give.
+        stale = summaries.differences(connection) if written & SUMMARY_INPUTS else []
+        tables.empty(connection, written)
     with flask_app.app_context():
         outbox().clear()
         limiter.reset()
@@ -172,6 +179,18 @@ class World:
     viewer: User
     outsider: User
     memberships: dict[str, Membership]
+    # Set when the rows of ``samples`` were copied in together with the world's.
+    sample_ids: dict[str, int] | None = None
+
+
+@dataclass
+class SavedWorld:
+    """What ``world`` (and ``world`` + ``samples``) left in an empty database, to copy back."""
+
+    snapshot: Snapshot
+    tenant_ids: tuple[int, int]
+    user_ids: dict[str, int]
+    sample_ids: dict[str, int] | None = None
 
 
 def add_tenant(session: Session, slug: str, name: str) -> Tenant:
@@ -189,8 +208,7 @@ def add_member(session: Session, tenant: Tenant, user: User, role: Role) -> Memb
     return membership
 
 
-@pytest.fixture
-def world(app: Flask) -> World:
+def build_world(app: Flask) -> World:
     with app.app_context(), db.new_session() as s:
         alpha = add_tenant(s, "alpha", "アルファ市 共同受注窓口")
         beta = add_tenant(s, "beta", "ベータ町 共同受注窓口")
@@ -208,13 +226,87 @@ def world(app: Flask) -> World:
         return World(alpha, beta, memberships=memberships, **people)
 
 
+def load_world(app: Flask, saved: SavedWorld) -> World:
+    """The world's objects read back from copied-in rows (fresh objects for every test)."""
+    with app.app_context(), db.new_session() as s:
+        tenants = {
+            t.id: t for t in s.scalars(select(Tenant).where(Tenant.id.in_(saved.tenant_ids)))
+        }
+        users = {
+            u.id: u for u in s.scalars(select(User).where(User.id.in_(saved.user_ids.values())))
+        }
+        people = {name: users[user_id] for name, user_id in saved.user_ids.items()}
+        memberships: dict[str, Membership] = {}
+        for tenant_id in saved.tenant_ids:
+            with tenant_scope(s, tenant_id):
+                for membership in s.scalars(select(Membership)):
+                    name = next(n for n, u in people.items() if u.id == membership.user_id)
+                    memberships[name] = membership
+        alpha, beta = (tenants[tenant_id] for tenant_id in saved.tenant_ids)
+        sample_ids = dict(saved.sample_ids) if saved.sample_ids is not None else None
+        return World(alpha, beta, memberships=memberships, sample_ids=sample_ids, **people)
+
+
 @pytest.fixture
-def samples(app: Flask, world: World) -> dict[str, int]:
+def world(app: Flask, tables: Tables, request: pytest.FixtureRequest) -> World:
+    """Built through the services the first time; later, its rows are copied back in (with the
+    sample records' too when the test also asks for ``samples``)."""
+    saved_key = "samples" if "samples" in request.fixturenames else "world"
+    saved: SavedWorld | None = tables.saved.get(saved_key)
+    with tables.engine.begin() as connection:
+        starts_empty = not tables.non_empty(connection)
+        if starts_empty and saved is not None:
+            saved.snapshot.restore(tables, connection)
+    if starts_empty and saved is not None:
+        return load_world(app, saved)
+    built = build_world(app)
+    if starts_empty and "world" not in tables.saved:
+        with tables.engine.connect() as connection:
+            tables.saved["world"] = SavedWorld(
+                Snapshot.take(tables, connection),
+                (built.alpha.id, built.beta.id),
+                {
+                    name: getattr(built, name).id
+                    for name in ("admin", "coordinator", "viewer", "outsider")
+                },
+            )
+    return built
+
+
+@pytest.fixture
+def samples(app: Flask, world: World, tables: Tables) -> dict[str, int]:
     """One record of every kind in alpha (see tests/support/samples.py); table → id."""
+    if world.sample_ids is not None:
+        return world.sample_ids
+    with tables.engine.connect() as connection:
+        pristine = _holds_only(tables, connection, tables.saved.get("world"))
     with app.app_context(), db.new_session() as s:
         ids = add_sample_records(s, world.memberships["admin"])
         s.commit()
+    saved_world = tables.saved.get("world")
+    if pristine and saved_world is not None and "samples" not in tables.saved:
+        with tables.engine.connect() as connection:
+            tables.saved["samples"] = SavedWorld(
+                Snapshot.take(tables, connection),
+                saved_world.tenant_ids,
+                saved_world.user_ids,
+                dict(ids),
+            )
     return ids
+
+
+def _holds_only(tables: Tables, connection: Any, saved: SavedWorld | None) -> bool:
+    """Does the database hold exactly the saved world's rows (nothing added by another
+    fixture), so that what samples adds to it can be saved as ``samples``?"""
+    if saved is None:
+        return False
+    if tables.non_empty(connection) != set(saved.snapshot.rows):
+        return False
+    return all(
+        connection.execute(select(func.count()).select_from(tables.by_name[name])).scalar()
+        == len(rows)
+        for name, rows in saved.snapshot.rows.items()
+    )
 
 
 @pytest.fixture

@@ -40,6 +40,8 @@ def test_facility_confirms_the_new_manual_version(page: Page, live_server: str, 
     expect(page.locator("#latest")).to_contain_text("手順2: ラベルは左上")
 
     button = page.locator("#acknowledge")
+    # The URL changes before the stylesheet has loaded: measure the styled button.
+    page.wait_for_load_state("load")
     box = button.bounding_box()
     assert box is not None and box["height"] >= MIN_TARGET
     button.click()

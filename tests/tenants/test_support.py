@@ -130,9 +130,9 @@ def test_support_session_needs_a_reason_then_allows_writes_and_tells_the_admins(
         assert "admin@example.jp" in [m.to for m in outbox()]
     created = read(
         lambda s: s.scalars(
-            select(AuditEvent).where(
-                AuditEvent.object_type == "buyers", AuditEvent.action == "create"
-            )
+            select(AuditEvent)
+            .where(AuditEvent.object_type == "buyers", AuditEvent.action == "create")
+            .order_by(AuditEvent.id)
         ).all()
     )
     assert [(e.actor_user_id, e.actor_label) for e in created][-1] == (
