@@ -223,7 +223,15 @@ def build_world(app: Flask) -> World:
             "outsider": add_member(s, beta, people["outsider"], Role.ADMIN),
         }
         s.commit()
-        return World(alpha, beta, memberships=memberships, **people)
+        return World(
+            alpha,
+            beta,
+            admin=people["admin"],
+            coordinator=people["coordinator"],
+            viewer=people["viewer"],
+            outsider=people["outsider"],
+            memberships=memberships,
+        )
 
 
 def load_world(app: Flask, saved: SavedWorld) -> World:
@@ -244,7 +252,16 @@ def load_world(app: Flask, saved: SavedWorld) -> World:
                     memberships[name] = membership
         alpha, beta = (tenants[tenant_id] for tenant_id in saved.tenant_ids)
         sample_ids = dict(saved.sample_ids) if saved.sample_ids is not None else None
-        return World(alpha, beta, memberships=memberships, sample_ids=sample_ids, **people)
+        return World(
+            alpha,
+            beta,
+            admin=people["admin"],
+            coordinator=people["coordinator"],
+            viewer=people["viewer"],
+            outsider=people["outsider"],
+            memberships=memberships,
+            sample_ids=sample_ids,
+        )
 
 
 @pytest.fixture
