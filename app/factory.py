@@ -175,6 +175,8 @@ def _init_templates(app: Flask) -> None:
     from tenants.forms import KIND_LABELS, ROLE_LABELS
     from tenants.prefectures import prefecture_name
 
+    from app.web.urls import url_builder
+
     app.jinja_env.filters.update(
         jst=jp.format_jst,
         yen=jp.format_yen,
@@ -189,6 +191,7 @@ def _init_templates(app: Flask) -> None:
         audit_actor=lambda code: label(ACTOR_LABELS, code),
         audit_changes=describe_changes,
     )
+    app.jinja_env.globals["url_builder"] = url_builder
 
     @app.context_processor
     def shell_context() -> dict[str, Any]:

@@ -22,7 +22,7 @@ bind = [os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")]
 # (about 150 MB): keep workers x (DB_POOL_SIZE + DB_MAX_OVERFLOW) under PostgreSQL's
 # max_connections.
 workers = int(os.environ.get("WEB_CONCURRENCY", str(_cores + 1)))
-worker_class = "gthread"
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 
 # A request that takes longer than this kills its worker (gthread workers keep beating while a

@@ -487,24 +487,17 @@ def board(
     if closed_since is not None:
         # Won and lost columns show what was decided recently, not ten years of history.
         conditions.append(or_(Deal.stage.in_(OPEN_STAGES), Deal.closed_on >= closed_since))
-    columns = {stage: BoardColumn(stage) for stage in PIPELINE}
-    totals = session.execute(
-        select(Deal.stage, func.count(), func.coalesce(func.sum(Deal.amount), 0))
-        .join(Buyer, and_(Buyer.tenant_id == Deal.tenant_id, Buyer.id == Deal.buyer_id))
-        .where(*conditions)
-        .group_by(Deal.stage)
-    ).all()
-    for stage, count, total in totals:
-        columns[DealStage(stage)].count = int(count)
-        columns[DealStage(stage)].total = int(total)
+    # One pass over the board's deals ranks them within their stage and counts and sums each
+    # stage; only the first ``limit`` of each stage come back, carrying their stage's totals.
     closed_first = case((Deal.stage.in_(CLOSED_STAGES), Deal.closed_on), else_=None)
+    by_stage = (Deal.tenant_id, Deal.stage)
     ranked = (
         select(
-            Deal.tenant_id.label("tenant_id"),
             Deal.id.label("id"),
+            Deal.stage.label("stage"),
             func.row_number()
             .over(
-                partition_by=(Deal.tenant_id, Deal.stage),
+                partition_by=by_stage,
                 order_by=(
                     closed_first.desc().nulls_last(),
                     Deal.next_action_on.asc().nulls_last(),
@@ -512,19 +505,34 @@ def board(
                 ),
             )
             .label("position"),
+            func.count().over(partition_by=by_stage).label("count"),
+            func.sum(Deal.amount).over(partition_by=by_stage).label("total"),
         )
-        .join(Buyer, and_(Buyer.tenant_id == Deal.tenant_id, Buyer.id == Deal.buyer_id))
         .where(*conditions)
-        .subquery()
     )
-    cards = session.execute(
-        _rows_statement()
-        .join(ranked, and_(ranked.c.tenant_id == Deal.tenant_id, ranked.c.id == Deal.id))
-        .where(ranked.c.position <= limit)
-        .order_by(ranked.c.position)
+    if active.q.strip():  # the search also looks at the buyer's name
+        ranked = ranked.join(
+            Buyer, and_(Buyer.tenant_id == Deal.tenant_id, Buyer.id == Deal.buyer_id)
+        )
+    ranked_rows = ranked.subquery()
+    shown = session.execute(
+        select(ranked_rows.c.id, ranked_rows.c.stage, ranked_rows.c["count"], ranked_rows.c.total)
+        .where(ranked_rows.c.position <= limit)
+        .order_by(ranked_rows.c.position)
     ).all()
-    for row in cards:
-        columns[row[0].stage].cards.append(row)
+    columns = {stage: BoardColumn(stage) for stage in PIPELINE}
+    for _id, stage, count, total in shown:
+        columns[DealStage(stage)].count = int(count)
+        columns[DealStage(stage)].total = int(total or 0)
+    # The cards themselves by id: the planner then reads just those rows, where joining the
+    # ranking to the deals made it hash every deal of the workspace.
+    ids = [row[0] for row in shown]
+    if ids:
+        cards = session.execute(_rows_statement().where(Deal.id.in_(ids))).all()
+        by_id = {row[0].id: row for row in cards}
+        for deal_id in ids:
+            row = by_id[deal_id]
+            columns[row[0].stage].cards.append(row)
     return [columns[stage] for stage in PIPELINE]
 
 
