@@ -165,6 +165,7 @@ def _select_locale() -> str:
 
 
 def _init_templates(app: Flask) -> None:
+    from app.web.urls import url_builder
     from tenants.audit import (
         ACTION_LABELS,
         ACTOR_LABELS,
@@ -174,8 +175,6 @@ def _init_templates(app: Flask) -> None:
     )
     from tenants.forms import KIND_LABELS, ROLE_LABELS
     from tenants.prefectures import prefecture_name
-
-    from app.web.urls import url_builder
 
     app.jinja_env.filters.update(
         jst=jp.format_jst,

@@ -491,25 +491,22 @@ def board(
     # stage; only the first ``limit`` of each stage come back, carrying their stage's totals.
     closed_first = case((Deal.stage.in_(CLOSED_STAGES), Deal.closed_on), else_=None)
     by_stage = (Deal.tenant_id, Deal.stage)
-    ranked = (
-        select(
-            Deal.id.label("id"),
-            Deal.stage.label("stage"),
-            func.row_number()
-            .over(
-                partition_by=by_stage,
-                order_by=(
-                    closed_first.desc().nulls_last(),
-                    Deal.next_action_on.asc().nulls_last(),
-                    Deal.id.desc(),
-                ),
-            )
-            .label("position"),
-            func.count().over(partition_by=by_stage).label("count"),
-            func.sum(Deal.amount).over(partition_by=by_stage).label("total"),
+    ranked = select(
+        Deal.id.label("id"),
+        Deal.stage.label("stage"),
+        func.row_number()
+        .over(
+            partition_by=by_stage,
+            order_by=(
+                closed_first.desc().nulls_last(),
+                Deal.next_action_on.asc().nulls_last(),
+                Deal.id.desc(),
+            ),
         )
-        .where(*conditions)
-    )
+        .label("position"),
+        func.count().over(partition_by=by_stage).label("count"),
+        func.sum(Deal.amount).over(partition_by=by_stage).label("total"),
+    ).where(*conditions)
     if active.q.strip():  # the search also looks at the buyer's name
         ranked = ranked.join(
             Buyer, and_(Buyer.tenant_id == Deal.tenant_id, Buyer.id == Deal.buyer_id)

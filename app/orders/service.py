@@ -282,7 +282,9 @@ def order_list(
     drill_values: Mapping[str, str] | None = None,
 ) -> Select[Any]:
     """Rows of (order, buyer name); the page's yearly totals come from fiscal_year_actuals."""
-    query = select(Order, Buyer.name.label("buyer_name")).join(
+    # Every order has its buyer (a composite foreign key); the outer join lets PostgreSQL
+    # leave buyers out of the page count when no search needs the buyer's name.
+    query = select(Order, Buyer.name.label("buyer_name")).outerjoin(
         Buyer, and_(Buyer.tenant_id == Order.tenant_id, Buyer.id == Order.buyer_id)
     )
     search = text_search(q, Order.title, Buyer.name)

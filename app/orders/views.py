@@ -134,7 +134,7 @@ def index() -> Any:
         descending=params.descending,
         drill_values=params.filters,
     )
-    listing = paginate(session, query, params.page, scalars=False)
+    listing = paginate(session, query, params.page, scalars=False, key=Order.id)
     actuals = service.fiscal_year_actuals(
         session, [order.id for order, _buyer in listing.items], this_fy
     )

@@ -599,9 +599,10 @@ def drive(config: dict[str, Any]) -> dict[str, Any]:
     failures: list[str] = []
     lock = threading.Lock()
     start_at: list[float] = []
-    # Everyone signs in and warms up first; the clock starts when the last one is ready.
+    # Everyone signs in and warms up first; the clock starts when the last one is ready, in
+    # this process and in the other driver processes.
     ready = threading.Barrier(
-        len(config["people"]), action=lambda: start_at.append(time.monotonic())
+        len(config["people"]), action=lambda: start_at.append(all_drivers_ready(config))
     )
 
     def person(n: int, email: str, slug: str, size: dict[str, int]) -> None:
@@ -647,6 +648,15 @@ def drive(config: dict[str, Any]) -> dict[str, Any]:
         "wall": [time.time() - seconds, time.time()],
         "failures": failures[:20],
     }
+
+
+def all_drivers_ready(config: dict[str, Any]) -> float:
+    """Say this driver process is ready, wait for the others; the common start time."""
+    folder = Path(config["meeting_place"])
+    (folder / f"ready-{os.getpid()}").touch()
+    while len(list(folder.glob("ready-*"))) < config["processes"]:
+        time.sleep(0.01)
+    return time.monotonic()
 
 
 def percentile(sorted_values: list[float], p: float) -> float:
@@ -736,17 +746,51 @@ def summarise(title: str, result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def run_driver(config: dict[str, Any]) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.bench.bench_load", "--drive"],
-        input=json.dumps(config),
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        check=True,
-    )
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
+def run_driver(config: dict[str, Any], processes: int) -> dict[str, Any]:
+    """The people, dealt out to ``processes`` driver processes (one Python process's threads
+    would queue behind one another for its interpreter lock, and that wait would be counted
+    as the server's); their samples merged."""
+    people = config["people"]
+    processes = max(1, min(processes, len(people)))
+    with tempfile.TemporaryDirectory(prefix="renkei-drivers-") as meeting_place:
+        drivers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "tests.bench.bench_load", "--drive"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                cwd=PROJECT_ROOT,
+            )
+            for _ in range(processes)
+        ]
+        outputs = []
+        for n, driver in enumerate(drivers):
+            part = {
+                **config,
+                "people": people[n::processes],
+                "seed": config["seed"] * 100 + n,
+                "meeting_place": meeting_place,
+                "processes": processes,
+            }
+            assert driver.stdin is not None
+            driver.stdin.write(json.dumps(part))
+            driver.stdin.close()
+        for driver in drivers:
+            assert driver.stdout is not None and driver.stderr is not None
+            out, err = driver.stdout.read(), driver.stderr.read()
+            if driver.wait() != 0:
+                raise RuntimeError(f"driver failed:\n{err}")
+            outputs.append(json.loads(out))
+    return {
+        "samples": [sample for output in outputs for sample in output["samples"]],
+        "seconds": max(output["seconds"] for output in outputs),
+        "wall": [
+            min(output["wall"][0] for output in outputs),
+            max(output["wall"][1] for output in outputs),
+        ],
+        "failures": [failure for output in outputs for failure in output["failures"]][:20],
+    }
 
 
 def peak_memory(pids: list[int]) -> dict[int, float]:
@@ -798,11 +842,16 @@ def start_server(
 
 
 def measure(
-    server: Gunicorn, people: list[Any], think: float, seconds: float, seed: int
+    server: Gunicorn,
+    people: list[Any],
+    think: float,
+    seconds: float,
+    seed: int,
+    processes: int = 4,
 ) -> dict[str, Any]:
     before = load_average()
     config = {"url": server.url, "people": people, "duration": seconds, "think": think}
-    result = run_driver({**config, "seed": seed})
+    result = run_driver({**config, "seed": seed}, processes)
     result["server"] = server_times(server, *result["wall"])
     result["load_average"] = f"{before}/{load_average()}"
     return result
@@ -820,6 +869,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=0, help="WEB_CONCURRENCY (default: conf)")
     parser.add_argument("--threads", type=int, default=0, help="GUNICORN_THREADS")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--driver-processes", type=int, default=4, help="processes the people are spread over"
+    )
     parser.add_argument("--json", type=Path, help="write the figures here too")
     args = parser.parse_args()
     if args.drive:
@@ -872,7 +924,7 @@ def main() -> None:
             if (slug := crowd.homes.get(user))
         ]
         for server in servers.values():  # warm-up, not measured
-            measure(server, in_big, 0.0, 15.0, args.seed + 1)
+            measure(server, in_big, 0.0, 15.0, args.seed + 1, args.driver_processes)
 
         # Alternate the two databases, so that what else the machine is doing weighs on both.
         runs: dict[tuple[str, float], list[dict[str, Any]]] = defaultdict(list)
@@ -881,9 +933,25 @@ def main() -> None:
                 order = ("1", "all") if round_ % 2 == 0 else ("all", "1")
                 for key in order:
                     runs[(key, think)].append(
-                        measure(servers[key], in_big, think, args.duration, args.seed + round_)
+                        measure(
+                            servers[key],
+                            in_big,
+                            think,
+                            args.duration,
+                            args.seed + round_,
+                            args.driver_processes,
+                        )
                     )
-        small = [measure(servers["all"], homes, args.think, args.duration * args.rounds, 3)]
+        small = [
+            measure(
+                servers["all"],
+                homes,
+                args.think,
+                args.duration * args.rounds,
+                3,
+                args.driver_processes,
+            )
+        ]
 
         titles = {"1": "1 workspace", "all": f"{count:,} workspaces"}
         results = []
@@ -905,6 +973,7 @@ def main() -> None:
     print(
         f"\ncores: {os.cpu_count()}; gunicorn: infra/gunicorn.conf.py "
         f"(workers {args.workers or 'default'}, threads {args.threads or 'default'}); "
+        f"people driven from {args.driver_processes} processes; "
         f"{args.rounds} alternated runs of {args.duration:.0f} s per condition"
     )
 

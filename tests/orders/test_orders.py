@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import select
 
 from app.agreements.models import Agreement, AgreementKind
@@ -17,6 +18,7 @@ from app.deals.models import Deal, DealStage
 from app.jp import fiscal_year_of, fiscal_year_range, today_jst
 from app.orders.models import Order, OrderMonth, OrderStatus
 from app.timeline.models import EntryKind, TimelineEntry
+from app.web import listing
 from tests.orders.conftest import assert_error_at, count, flashes
 from tests.support.samples import add_sample_records
 
@@ -179,6 +181,21 @@ def test_list_pages_fifty_rows(client, world, samples, arrange):
     second = client.get(LIST + "?page=2").text
     assert len(titles_in(second)) == 10
     assert 'rel="prev"' in second and 'rel="next"' not in second
+
+
+@pytest.mark.parametrize("sort", ["", "&sort=title", "&sort=status&dir=desc"])
+def test_deep_pages_found_by_their_ids_show_the_same_rows(
+    client, world, samples, arrange, monkeypatch, sort
+):
+    """Past DEEP_OFFSET rows, a page's ids are looked up first; the rows, their order and the
+    paging must be what the plain OFFSET gives."""
+    add_orders(arrange, 130)
+    client.login_as(world.viewer)
+    plain = [titles_in(client.get(f"{LIST}?page={n}{sort}").text) for n in (1, 2, 3)]
+    monkeypatch.setattr(listing, "DEEP_OFFSET", 1)
+    deep = [titles_in(client.get(f"{LIST}?page={n}{sort}").text) for n in (1, 2, 3)]
+    assert deep == plain
+    assert [len(page) for page in deep] == [50, 50, 31]  # 130 and the sample order
 
 
 def test_list_query_count_does_not_grow_with_rows(client, world, samples, arrange, query_counter):
