@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import Blueprint, Flask, g, request
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import jp, logs
@@ -250,24 +249,20 @@ def _workspace_nav() -> list[tuple[str, str]]:
     ]
 
 
-def _workspace_home(tenant: Any, membership: Any) -> str:
+def _workspace_home(slug: str, role: Any) -> str:
     """Where a member lands in a workspace: the portal for buyers and facilities."""
     from flask import url_for
 
     from tenants.context import home_endpoint
 
-    return url_for(home_endpoint(membership.role), tenant_slug=tenant.slug)
+    return url_for(home_endpoint(role), tenant_slug=slug)
 
 
 def _nav_workspaces() -> list[Any]:
-    """The signed-in person's workspaces for the switcher; one query per request at most."""
-    if not current_user.is_authenticated:
-        return []
-    if "nav_workspaces" not in g:
-        from tenants.service import memberships_of
+    """The signed-in person's workspaces for the switcher (read once per request)."""
+    from tenants.context import my_workspaces
 
-        g.nav_workspaces = memberships_of(db.session, current_user.id)
-    return list(g.nav_workspaces)
+    return my_workspaces()
 
 
 CONTENT_SECURITY_POLICY = (

@@ -14,6 +14,7 @@ company or facility on ``g``), ``support_view`` (an agent's own support-session 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -28,7 +29,7 @@ from app.facilities.models import Facility
 from tenants import support
 from tenants.audit import ACTOR_LABEL_KEY
 from tenants.isolation import make_read_only, use_tenant
-from tenants.models import Membership, MembershipStatus, Role, Tenant
+from tenants.models import Membership, Role, Tenant
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,17 +59,18 @@ def enter_tenant() -> Any:
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     session = db.session
-    tenant = session.scalar(
-        select(Tenant).where(Tenant.slug == g.tenant_slug, Tenant.archived_at.is_(None))
+    # The person's own workspaces are read once per request anyway (the switcher lists
+    # them), so a member's workspace and membership come from that one query.
+    tenant, membership = next(
+        ((t, m) for t, m in _read_my_workspaces() if t.slug == g.tenant_slug), (None, None)
     )
     if tenant is None:
-        abort(404)
-    use_tenant(session, tenant.id, current_user.id)
-    membership = session.scalar(
-        select(Membership).where(
-            Membership.user_id == current_user.id, Membership.status == MembershipStatus.ACTIVE
+        tenant = session.scalar(
+            select(Tenant).where(Tenant.slug == g.tenant_slug, Tenant.archived_at.is_(None))
         )
-    )
+        if tenant is None:
+            abort(404)
+    use_tenant(session, tenant.id, current_user.id)
     if membership is None:
         membership = _enter_as_support(tenant)
     if membership is None:
@@ -77,6 +79,35 @@ def enter_tenant() -> Any:
     g.tenant = tenant
     g.membership = membership
     return _refuse_writes_when_read_only()
+
+
+@dataclass(frozen=True)
+class MyWorkspace:
+    """One entry of the workspace switcher: plain values, so that a rollback later in the
+    request (which expires every loaded row) cannot send the page back to the database."""
+
+    tenant_id: int
+    slug: str
+    name: str
+    role: Role
+
+
+def my_workspaces() -> list[MyWorkspace]:
+    """The signed-in person's active memberships in live workspaces, read once a request."""
+    if not current_user.is_authenticated:
+        return []
+    if "my_workspaces" not in g:
+        _read_my_workspaces()
+    workspaces: list[MyWorkspace] = g.my_workspaces
+    return workspaces
+
+
+def _read_my_workspaces() -> list[tuple[Tenant, Membership]]:
+    from tenants.service import memberships_of
+
+    rows = memberships_of(db.session, current_user.id)
+    g.my_workspaces = [MyWorkspace(t.id, t.slug, t.name, m.role) for t, m in rows]
+    return rows
 
 
 def _refuse_writes_when_read_only() -> Any:

@@ -185,6 +185,10 @@ def _set_pg_tenant(session: Session, _transaction: SessionTransaction, connectio
     if session.info.get(READ_ONLY_KEY) and connection.dialect.name == "postgresql":
         # Must come before any other statement of the transaction.
         connection.execute(text("SET TRANSACTION READ ONLY"))
+    if session.info.get(TENANT_KEY) is None and session.info.get(USER_KEY) is None:
+        # Both settings are transaction-local, so a new transaction starts without them:
+        # nothing to set (this saves a round trip at the start of every request).
+        return
     _apply_pg_settings(connection, session.info)
 
 

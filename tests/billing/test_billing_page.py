@@ -421,8 +421,8 @@ def test_a_wrong_secret_key_is_handled_like_stripe_down(admin, app, monkeypatch,
 
 
 def test_the_page_costs_a_fixed_number_of_queries(admin, customer, query_counter, arrange):
-    """User, workspace, membership, billing account, facility count, workspace switcher:
-    the same six whatever the number of facilities or invoices (PostgreSQL's per-transaction
+    """User, the person's workspaces (the switcher's too), billing account, facility count:
+    the same four whatever the number of facilities or invoices (PostgreSQL's per-transaction
     tenant settings aside)."""
     from app.facilities.models import Facility, FacilityKind
 
@@ -441,7 +441,7 @@ def test_the_page_costs_a_fixed_number_of_queries(admin, customer, query_counter
     query_counter.clear()
     body = text(admin.get(PAGE))
     assert "30件 / 上限500件" in body
-    assert len(queries()) == few == 6
+    assert len(queries()) == few == 4
 
 
 # --- operators ------------------------------------------------------------------------------------

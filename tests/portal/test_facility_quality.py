@@ -312,10 +312,11 @@ def test_outsiders_and_buyers_cannot_reach_the_facility_pages(client, world, qsh
 
 # --- cost ----------------------------------------------------------------------------------
 
-# The request's own five (user, workspace, membership, facility, workspace switcher) plus
+# The request's own three (user, the person's workspaces, which the switcher shows too, and
+# the facility) plus
 # the page's: manuals — orders, manuals, versions, confirmations, notices; lots — count,
 # rows, the facility's work and its inspections on them.
-LIST_QUERIES = {"/manuals": 10, "/lots": 9}
+LIST_QUERIES = {"/manuals": 8, "/lots": 7}
 
 
 def test_list_pages_cost_a_pinned_number_of_queries(facility_x, qshop, arrange, query_counter):

@@ -487,14 +487,15 @@ def test_a_nonconformance_of_another_order_is_refused(buyer, qshop, terms, read,
 
 # --- cost ----------------------------------------------------------------------------------
 
-# Per page, whatever the rows: the request's own five (user, workspace, membership, company,
-# the workspace switcher) plus the page's: count and rows, then for lots their verdicts and
-# open nonconformances, for nonconformances the company's people (whose reports they are),
-# for support requests the agreements and the free visits used (open ones' scope).
+# Per page, whatever the rows: the request's own three (user, the person's workspaces, which
+# the switcher shows too, and the company) plus the page's: count and rows, then for lots
+# their verdicts and open nonconformances, for nonconformances the company's people (whose
+# reports they are), for support requests the agreements and the free visits used (open
+# ones' scope).
 LIST_QUERIES = {
-    "/quality": 9,
-    "/nonconformances": 8,
-    "/support": 9,
+    "/quality": 7,
+    "/nonconformances": 6,
+    "/support": 7,
 }
 
 

@@ -133,9 +133,10 @@ def test_query_count_of_the_report_page_does_not_grow(
     response = client.get(f"{REPORTS}?fy=2026")
     assert response.status_code == 200
     assert len(query_counter) == few, query_counter
-    # Pinned: user, workspace, membership, switcher (and 3 set_config on PostgreSQL), the
-    # data version, then the report's 16 statements and the 2 of the year picker.
-    shell = 4 + (3 if database.kind == "postgresql" else 0)
+    # Pinned: user, the person's workspaces (and 2 set_config on PostgreSQL: user, then
+    # workspace), the data version, then the report's 16 statements and the 2 of the year
+    # picker.
+    shell = 2 + (2 if database.kind == "postgresql" else 0)
     assert few == shell + 1 + 16 + 2
     assert "追加企業0" in response.text  # the forecast table names the buyers it shows
     # Unchanged data: the built report is reused, only its version is read.
