@@ -161,24 +161,26 @@ def _prepare_invite_form(form: InviteForm) -> InviteForm:
     return form
 
 
-def _members_context(invite_form: InviteForm | None = None) -> dict[str, Any]:
+def _members_context() -> dict[str, Any]:
     session = db.session
     members = session.execute(
         _with_links(Membership)
         .where(Membership.status == MembershipStatus.ACTIVE)
         .order_by(Membership.id)
     ).all()
-    pending = session.execute(
-        _with_links(Invitation)
-        .where(Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
-        .order_by(Invitation.id.desc())
-    ).all()
-    is_admin = current_membership().is_admin
+    # Pending invitations are for administrators only.
+    pending = (
+        session.execute(
+            _with_links(Invitation)
+            .where(Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
+            .order_by(Invitation.id.desc())
+        ).all()
+        if current_membership().is_admin
+        else []
+    )
     return {
         "members": members,
         "invitations": pending,
-        # Only administrators see the form (and its company and facility choices).
-        "invite_form": invite_form or (_prepare_invite_form(InviteForm()) if is_admin else None),
         "role_form": RoleForm(),
         "portal_roles": PORTAL_ROLES,
     }
@@ -188,6 +190,15 @@ def _members_context(invite_form: InviteForm | None = None) -> dict[str, Any]:
 @staff_view()
 def members() -> Any:
     return render("workspace/members.html", **_members_context())
+
+
+# The invitation form has a page of its own: its company and facility choices list every
+# record of the workspace (thousands of facilities in the largest), which the members list
+# should not carry.
+@workspace.get("/members/invite")
+@admin_view
+def invite_page() -> Any:
+    return render("workspace/invite.html", invite_form=_prepare_invite_form(InviteForm()))
 
 
 @workspace.post("/members/invite")
@@ -218,9 +229,8 @@ def invite() -> Any:
         else:
             flash(_("Invitation sent to %(email)s.", email=form.email.data), "success")
             return redirect_303(url_for("workspace.members"))
-    context = _members_context(invite_form=form)
     return (
-        render("workspace/members.html", "workspace/_invite_form.html", "invite", **context),
+        render("workspace/invite.html", "workspace/_invite_form.html", "invite", invite_form=form),
         422,
     )
 

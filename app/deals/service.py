@@ -399,10 +399,13 @@ _STAGE_ORDER = case({stage: index for index, stage in enumerate(PIPELINE)}, valu
 
 
 def _rows_statement() -> Select[*tuple[Any, ...]]:
-    """Deal, buyer name and owner name: one statement, whatever the number of rows."""
+    """Deal, buyer name and owner name: one statement, whatever the number of rows.
+
+    Every deal has its buyer (a composite foreign key) and at most one owner; the outer
+    joins let PostgreSQL leave both out of the page count when no search needs them."""
     return (
         select(Deal, Buyer.name.label("buyer_name"), User.name.label("owner_name"))
-        .join(Buyer, and_(Buyer.tenant_id == Deal.tenant_id, Buyer.id == Deal.buyer_id))
+        .outerjoin(Buyer, and_(Buyer.tenant_id == Deal.tenant_id, Buyer.id == Deal.buyer_id))
         .outerjoin(
             Membership,
             and_(Membership.tenant_id == Deal.tenant_id, Membership.id == Deal.owner_id),

@@ -31,8 +31,10 @@ def test_signup_invite_and_colleague_login(page: Page, live_server: str, app) ->
     expect(page).to_have_url(f"{live_server}/t/sakura/")
     expect(page.locator("h1")).to_have_text("さくら市 共同受注窓口")
 
-    # Invite through the htmx form on the members page.
+    # Invite through the htmx form, reached from the members page.
     page.goto(f"{live_server}/t/sakura/members")
+    page.click("text=メンバーを招待")
+    expect(page).to_have_url(f"{live_server}/t/sakura/members/invite")
     page.fill("#invite #email", "not-an-address")
     page.click("#invite button[type=submit]")
     expect(page.locator("#invite .field-error")).to_be_visible()  # swapped in place by htmx

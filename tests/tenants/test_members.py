@@ -596,6 +596,42 @@ def test_only_admins_manage_the_workspace(app, world, who, method, url, data):
         assert s.get(Tenant, world.alpha.id).name == world.alpha.name
 
 
+def test_the_invitation_form_has_its_own_page_with_the_workspaces_choices(app, world, arrange):
+    from app.buyers.models import Buyer
+    from app.facilities.models import Facility, FacilityKind
+
+    arrange(
+        lambda s: s.add_all(
+            [Buyer(name="株式会社みなと"), Facility(name="作業所ひかり", kind=FacilityKind.TYPE_B)]
+        )
+    )
+    arrange(lambda s: s.add(Buyer(name="ベータ商事")), tenant_id=world.beta.id)
+    admin = as_admin(app, world)
+    members_page = admin.get("/t/alpha/members")
+    assert 'href="/t/alpha/members/invite"' in members_page.text
+    # The members list carries no company or facility choices (thousands in a large one).
+    assert 'id="invite"' not in members_page.text
+    assert "作業所ひかり" not in members_page.text
+
+    page = admin.get("/t/alpha/members/invite")
+    assert page.status_code == 200
+    assert '<form id="invite"' in page.text
+    assert "株式会社みなと" in page.text and "作業所ひかり" in page.text
+    assert "ベータ商事" not in page.text
+    assert 'href="/t/alpha/members"' in page.text  # the way back
+
+
+@pytest.mark.parametrize("who", ["coordinator", "viewer"])
+def test_only_admins_open_the_invitation_page(app, world, who):
+    assert (
+        app.test_client().login_as(getattr(world, who)).get("/t/alpha/members/invite").status_code
+        == 403
+    )
+    assert (
+        app.test_client().login_as(world.outsider).get("/t/alpha/members/invite").status_code == 404
+    )
+
+
 @pytest.mark.parametrize("who", ["coordinator", "viewer"])
 def test_staff_see_members_without_admin_controls(app, world, who):
     invite_and_link(app, as_admin(app, world))
@@ -603,6 +639,7 @@ def test_staff_see_members_without_admin_controls(app, world, who):
     assert page.status_code == 200
     assert "admin@example.jp" in page.text
     assert 'id="invite"' not in page.text
+    assert "/members/invite" not in page.text
     assert "/remove" not in page.text
     assert INVITEE not in page.text  # pending invitations are for admins
     assert 'href="/t/alpha/audit"' not in page.text
