@@ -66,12 +66,48 @@ def test_gunicorn_config_names_only_real_settings():
 def test_a_worker_takes_its_start_up_objects_out_of_the_collectors_sight():
     import gc
 
+    from flask import request_finished
+
+    from app import factory
+
     before = gc.get_freeze_count()
     try:
         gunicorn_settings()["post_worker_init"](None)  # type: ignore[operator]
         assert gc.get_freeze_count() > before
     finally:
         gc.unfreeze()
+        request_finished.disconnect(factory._freeze_once_warm)
+
+
+def test_a_worker_freezes_once_more_when_warm(app, monkeypatch):
+    """What the first requests build (compiled templates, cached SQL, translations) lives
+    as long as the start-up objects: frozen after WARM_UP_REQUESTS requests, once."""
+    import gc
+    import itertools
+
+    from flask import request_finished
+
+    from app import factory
+
+    freezes = []
+    monkeypatch.setattr(factory, "WARM_UP_REQUESTS", 3)
+    monkeypatch.setattr(factory, "_served", itertools.count(1))
+    monkeypatch.setattr(gc, "freeze", lambda: freezes.append("freeze"))
+    monkeypatch.setattr(gc, "collect", lambda *args: 0)
+    try:
+        factory.freeze_startup_objects()
+        assert freezes == ["freeze"]
+        client = app.test_client()
+        for _ in range(2):
+            client.get("/login")
+        assert freezes == ["freeze"]
+        client.get("/login")
+        assert freezes == ["freeze", "freeze"]
+        for _ in range(5):
+            client.get("/login")
+        assert freezes == ["freeze", "freeze"]
+    finally:
+        request_finished.disconnect(factory._freeze_once_warm)
 
 
 def test_stop_timeouts_leave_room_for_the_graceful_timeout():
