@@ -617,6 +617,11 @@ def drive(config: dict[str, Any]) -> dict[str, Any]:
             failures.append(f"{email}: {exc!r}")
         ready.wait()
         deadline = start_at[0] + config["duration"]
+        if config["think"] > 0:
+            # People arrive at their own moments, not all on the same instant: the first
+            # click, too, comes after a pause. (A start in step put 20 requests at once on
+            # the two cores: the last waited ~200 ms, a p99 of the benchmark, not of use.)
+            time.sleep(rng.uniform(0.0, 1.5) * config["think"])
         while time.monotonic() < deadline:
             kind = rng.choice(list(PAGES))
             url = page_url(kind, slug, size, rng)
