@@ -123,7 +123,11 @@ def test_sign_in_limits_are_shared_by_the_workers(server, world):
         if seen_there < 5:  # that worker alone would have let it through
             shown = True
             break
-    assert shown, "every attempt reached the same worker: try again"
+    if not shown:
+        # Which worker accepts a connection is the kernel's choice; now and then one worker
+        # takes all 18. The limits held (every sixth attempt refused), but sharing was not
+        # shown: that is a skip, not a failure (the per-address limit forbids more tries).
+        pytest.skip("every attempt reached the same worker: sharing not exercised this run")
 
 
 def test_import_progress_is_seen_by_every_worker(app, server, redis_server, world):
