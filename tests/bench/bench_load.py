@@ -811,6 +811,13 @@ def peak_memory(pids: list[int]) -> dict[int, float]:
     return found
 
 
+def remember_peaks(peaks: dict[int, float], result: dict[str, Any]) -> dict[str, Any]:
+    """Keep each worker's highest peak seen so far (workers replaced midway included)."""
+    for pid, mb in result["memory"].items():
+        peaks[pid] = max(mb, peaks.get(pid, 0.0))
+    return result
+
+
 def server_times(server: Gunicorn, start: float, end: float) -> dict[str, list[float]]:
     """Time spent inside the app per endpoint (from its JSON request lines): the latency the
     people saw minus waiting for a free worker and the network."""
@@ -859,6 +866,9 @@ def measure(
     result = run_driver({**config, "seed": seed}, processes)
     result["server"] = server_times(server, *result["wall"])
     result["load_average"] = f"{before}/{load_average()}"
+    # Read after every run: gunicorn replaces a worker after max_requests, and a replaced
+    # worker's peak can only be read while it lives.
+    result["memory"] = peak_memory(server.worker_pids())
     return result
 
 
@@ -920,7 +930,7 @@ def main() -> None:
             "1": start_server(stack, "1-workspace", one, folder, args),
             "all": start_server(stack, f"{count}-workspaces", many, folder, args),
         }
-        workers = {key: server.worker_pids() for key, server in servers.items()}
+        peaks: dict[str, dict[int, float]] = {key: {} for key in servers}
         big = asdict(BIG)
         in_big = [[f"load{n:02d}@bench.example", "big", big] for n in range(args.users)]
         homes = [
@@ -928,8 +938,11 @@ def main() -> None:
             for n, user in enumerate(crowd.load_users)
             if (slug := crowd.homes.get(user))
         ]
-        for server in servers.values():  # warm-up, not measured
-            measure(server, in_big, 0.0, 15.0, args.seed + 1, args.driver_processes)
+        for key, server in servers.items():  # warm-up, not measured
+            remember_peaks(
+                peaks[key],
+                measure(server, in_big, 0.0, 15.0, args.seed + 1, args.driver_processes),
+            )
 
         # Alternate the two databases, so that what else the machine is doing weighs on both.
         runs: dict[tuple[str, float], list[dict[str, Any]]] = defaultdict(list)
@@ -938,23 +951,29 @@ def main() -> None:
                 order = ("1", "all") if round_ % 2 == 0 else ("all", "1")
                 for key in order:
                     runs[(key, think)].append(
-                        measure(
-                            servers[key],
-                            in_big,
-                            think,
-                            args.duration,
-                            args.seed + round_,
-                            args.driver_processes,
+                        remember_peaks(
+                            peaks[key],
+                            measure(
+                                servers[key],
+                                in_big,
+                                think,
+                                args.duration,
+                                args.seed + round_,
+                                args.driver_processes,
+                            ),
                         )
                     )
         small = [
-            measure(
-                servers["all"],
-                homes,
-                args.think,
-                args.duration * args.rounds,
-                3,
-                args.driver_processes,
+            remember_peaks(
+                peaks["all"],
+                measure(
+                    servers["all"],
+                    homes,
+                    args.think,
+                    args.duration * args.rounds,
+                    3,
+                    args.driver_processes,
+                ),
             )
         ]
 
@@ -966,12 +985,16 @@ def main() -> None:
         results.append(
             summarise(f"{titles['all']}, {len(homes)} people in small ones", merged(small))
         )
-        for key, pids in workers.items():
-            memory = peak_memory(pids)
+        for key, server in servers.items():
+            memory = peaks[key]
+            alive = set(server.worker_pids())
             results.append({"title": f"memory {titles[key]}", "workers_mb": memory})
             print(
                 f"\npeak memory per gunicorn worker ({titles[key]}): "
-                + ", ".join(f"{pid}: {mb:.0f} MB" for pid, mb in sorted(memory.items()))
+                + ", ".join(
+                    f"{pid}: {mb:.0f} MB" + ("" if pid in alive else " (replaced)")
+                    for pid, mb in sorted(memory.items())
+                )
             )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str))
