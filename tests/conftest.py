@@ -182,6 +182,27 @@ class World:
     # Set when the rows of ``samples`` were copied in together with the world's.
     sample_ids: dict[str, int] | None = None
 
+    @classmethod
+    def of(
+        cls,
+        alpha: Tenant,
+        beta: Tenant,
+        people: dict[str, User],
+        memberships: dict[str, Membership],
+        sample_ids: dict[str, int] | None = None,
+    ) -> World:
+        """The world from its people by name (admin, coordinator, viewer, outsider)."""
+        return cls(
+            alpha,
+            beta,
+            admin=people["admin"],
+            coordinator=people["coordinator"],
+            viewer=people["viewer"],
+            outsider=people["outsider"],
+            memberships=memberships,
+            sample_ids=sample_ids,
+        )
+
 
 @dataclass
 class SavedWorld:
@@ -223,15 +244,7 @@ def build_world(app: Flask) -> World:
             "outsider": add_member(s, beta, people["outsider"], Role.ADMIN),
         }
         s.commit()
-        return World(
-            alpha,
-            beta,
-            admin=people["admin"],
-            coordinator=people["coordinator"],
-            viewer=people["viewer"],
-            outsider=people["outsider"],
-            memberships=memberships,
-        )
+        return World.of(alpha, beta, people, memberships)
 
 
 def load_world(app: Flask, saved: SavedWorld) -> World:
@@ -252,16 +265,7 @@ def load_world(app: Flask, saved: SavedWorld) -> World:
                     memberships[name] = membership
         alpha, beta = (tenants[tenant_id] for tenant_id in saved.tenant_ids)
         sample_ids = dict(saved.sample_ids) if saved.sample_ids is not None else None
-        return World(
-            alpha,
-            beta,
-            admin=people["admin"],
-            coordinator=people["coordinator"],
-            viewer=people["viewer"],
-            outsider=people["outsider"],
-            memberships=memberships,
-            sample_ids=sample_ids,
-        )
+        return World.of(alpha, beta, people, memberships, sample_ids)
 
 
 @pytest.fixture
